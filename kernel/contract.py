@@ -1,0 +1,208 @@
+"""The event contract v1 of DESIGN.md: one marshmallow schema per event type's `data`.
+
+Fields may be added (never removed or renamed without a new schema_version).
+Producers validate strictly, so a misspelt or personal field never leaves a
+service; consumers accept unknown fields, so a newer producer does not break
+an older consumer.
+"""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+ORG_TYPES_RECOGNISED = ("vereniging", "beweging", "landelijke_vormingsinstelling", "volkshogeschool")
+ORG_TYPES_OTHER = ("civiel_scw", "overheid", "onderwijs_onderzoek", "andere_sector", "individu")
+ORG_TYPES = ORG_TYPES_RECOGNISED + ORG_TYPES_OTHER
+TARGET_GROUPS = ("primary", "secondary")
+FORMATS = ("offline", "online", "blended")
+REGISTRATION_STATUSES = ("confirmed", "waitlisted")
+CANCELLED_BY = ("participant", "staff", "system")
+DECLINE_REASONS = ("outside_expertise", "no_capacity", "long_term_coaching", "out_of_scope", "other")
+CHANNELS = ("email", "webhook")
+
+
+def _id(**kwargs):
+    return fields.String(validate=validate.Length(min=1, max=64), **kwargs)
+
+
+def _nullable_id():
+    return _id(required=True, allow_none=True)
+
+
+def _one_of(choices, **kwargs):
+    return fields.String(validate=validate.OneOf(choices), **kwargs)
+
+
+class _OrganisationProfile(Schema):
+    org_type = _one_of(ORG_TYPES, required=True)
+    recognised = fields.Boolean(required=True)
+    target_group = _one_of(TARGET_GROUPS, required=True)
+
+
+class OrganisationData(_OrganisationProfile):
+    organisation_id = _id(required=True)
+
+
+class ActivityScheduledData(Schema):
+    activity_id = _id(required=True)
+    kind = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    theme = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    goal = fields.String(required=True, allow_none=True, validate=validate.Length(max=40))
+    format = _one_of(FORMATS, required=True)
+    starts_at = fields.AwareDateTime(required=True, format="iso")
+    ends_at = fields.AwareDateTime(required=True, format="iso")
+    days = fields.Integer(required=True, validate=validate.Range(min=1))
+    dagdelen = fields.Integer(required=True, validate=validate.Range(min=1))
+    capacity = fields.Integer(required=True, allow_none=True, validate=validate.Range(min=0))
+
+
+class ActivityCancelledData(Schema):
+    activity_id = _id(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class ActivityCompletedData(Schema):
+    activity_id = _id(required=True)
+
+
+class RegistrationCreatedData(_OrganisationProfile):
+    registration_id = _id(required=True)
+    activity_id = _id(required=True)
+    person_id = _id(required=True)
+    organisation_id = _nullable_id()
+    role = fields.String(required=True, allow_none=True, validate=validate.Length(max=40))
+    status = _one_of(REGISTRATION_STATUSES, required=True)
+
+
+class RegistrationConfirmedData(Schema):
+    registration_id = _id(required=True)
+    activity_id = _id(required=True)
+
+
+class RegistrationCancelledData(Schema):
+    registration_id = _id(required=True)
+    activity_id = _id(required=True)
+    cancelled_by = _one_of(CANCELLED_BY, required=True)
+
+
+class AttendanceRecordedData(_OrganisationProfile):
+    registration_id = _id(required=True)
+    activity_id = _id(required=True)
+    person_id = _id(required=True)
+    organisation_id = _nullable_id()
+    role = fields.String(required=True, allow_none=True, validate=validate.Length(max=40))
+    days_attended = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
+class PersonErasedData(Schema):
+    person_id = _id(required=True)
+
+
+class EvaluationRequestedData(Schema):
+    evaluation_id = _id(required=True)
+    registration_id = _id(required=True)
+    activity_id = _id(required=True)
+
+
+class EvaluationSubmittedData(EvaluationRequestedData):
+    satisfaction = fields.Integer(required=True, validate=validate.Range(min=0, max=10))
+    recommend = fields.Integer(required=True, validate=validate.Range(min=0, max=10))
+    has_comment = fields.Boolean(required=True)
+
+
+class EvaluationRemindedData(EvaluationRequestedData):
+    """The one reminder of an unanswered survey (added to v1; also for a midway survey)."""
+
+
+class RequestReceivedData(_OrganisationProfile):
+    request_id = _id(required=True)
+    organisation_id = _nullable_id()
+    theme = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    goal = fields.String(required=True, allow_none=True, validate=validate.Length(max=40))
+
+
+class RequestAcceptedData(Schema):
+    request_id = _id(required=True)
+    assignee = _id(required=True)
+
+
+class RequestDeclinedData(Schema):
+    request_id = _id(required=True)
+    reason = _one_of(DECLINE_REASONS, required=True)
+    referred_to = fields.String(required=True, allow_none=True, validate=validate.Length(max=200))
+
+
+class RequestDeliveredData(Schema):
+    request_id = _id(required=True)
+    dagdelen = fields.Integer(required=True, validate=validate.Range(min=0))
+    participants = fields.Integer(required=True, validate=validate.Range(min=0))
+    participations = fields.Integer(required=True, validate=validate.Range(min=0))
+
+
+class RequestOverdueData(Schema):
+    """No answer to the requester within the term (REQUESTS.ANSWER_WITHIN_WORKING_DAYS); once per request."""
+
+    request_id = _id(required=True)
+    received_at = fields.AwareDateTime(required=True, format="iso")
+    answer_due_at = fields.AwareDateTime(required=True, format="iso")
+
+
+class RequestRequesterErasedData(Schema):
+    """The requester's contact details were erased (GDPR, issue #8): whoever keeps messages to that
+    requester (notifications, recipient "request:<id>") purges them. Carries nothing personal."""
+
+    request_id = _id(required=True)
+
+
+class KpiThresholdData(Schema):
+    kpi = fields.String(required=True)
+    scope = fields.String(required=True)
+    value = fields.Float(required=True, allow_none=True)
+    threshold = fields.Float(required=True)
+
+
+class NotificationData(Schema):
+    notification_id = _id(required=True)
+    channel = _one_of(CHANNELS, required=True)
+    template = fields.String(required=True)
+    cause_event_id = fields.String(required=True, allow_none=True)
+
+
+DATA_SCHEMAS: dict[str, type[Schema]] = {
+    "organisation.registered": OrganisationData,
+    "organisation.updated": OrganisationData,
+    "activity.scheduled": ActivityScheduledData,
+    "activity.updated": ActivityScheduledData,
+    "activity.cancelled": ActivityCancelledData,
+    "activity.completed": ActivityCompletedData,
+    "registration.created": RegistrationCreatedData,
+    "registration.confirmed": RegistrationConfirmedData,
+    "registration.cancelled": RegistrationCancelledData,
+    "attendance.recorded": AttendanceRecordedData,
+    "person.erased": PersonErasedData,
+    "evaluation.requested": EvaluationRequestedData,
+    "evaluation.submitted": EvaluationSubmittedData,
+    # added to v1: the reminder, and the optional midway survey of a multi-session track (its own
+    # types, so the annual figures keep counting one (final) evaluation per participant)
+    "evaluation.reminded": EvaluationRemindedData,
+    "evaluation.midway_requested": EvaluationRequestedData,
+    "evaluation.midway_submitted": EvaluationSubmittedData,
+    "request.received": RequestReceivedData,
+    "request.accepted": RequestAcceptedData,
+    "request.declined": RequestDeclinedData,
+    "request.delivered": RequestDeliveredData,
+    "request.overdue": RequestOverdueData,
+    "request.requester_erased": RequestRequesterErasedData,
+    "kpi.threshold_breached": KpiThresholdData,
+    "kpi.threshold_recovered": KpiThresholdData,
+    "notification.sent": NotificationData,
+    "notification.failed": NotificationData,
+}
+
+# Which service may emit which event types (DESIGN.md, "Shape").
+PRODUCERS: dict[str, tuple[str, ...]] = {
+    "registration": ("organisation.", "activity.", "registration.", "attendance.", "person."),
+    "evaluation": ("evaluation.",),
+    "requests": ("request.",),
+    "reporting": ("kpi.",),
+    "notifications": ("notification.",),
+}

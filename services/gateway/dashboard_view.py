@@ -1,0 +1,178 @@
+"""How the gateway shows reporting's live dashboard (services/reporting/dashboard.py): labels,
+numbers for people and the geometry of the monthly bar charts (inline SVG, no library).
+
+static/dashboard.js repeats `show` and `bars` to update the page in place: keep the two in
+step (the end-to-end test compares a page updated in place with a fresh render).
+"""
+from __future__ import annotations
+
+import math
+from datetime import date
+
+DASH = "–"
+NBSP = "\u00a0"
+STATUS_MARKS = {"met": "✓", "missed": "✗", "not_measured": "–"}  # as on the annual report
+STATUS_WORDS = {"met": "met", "missed": "missed", "not_measured": "not measured"}
+RULE_SIGNS = {"at_least": "≥", "above": ">"}
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+               "October", "November", "December")
+ACTIVITY_STATUS = {"scheduled": "scheduled", "completed": "completed", "cancelled": "cancelled"}
+
+TARGETS = {  # kpi -> (label, kind)
+    "satisfaction_pct": ("Satisfaction (open offer)", "pct"),
+    "nps": ("Net Promoter Score (open offer)", "score"),
+    "recognised_reach_pct": ("Recognised organisations reached (both tracks)", "pct"),
+}
+ALERT_REASONS = {
+    "activity_satisfaction_pct": "satisfaction below {satisfaction}{nbsp}%",
+    "activity_nps": "NPS below {nps}",
+}
+
+# (path in the JSON answer, label, kind) of the year-to-date figures
+FIGURES = (
+    ("annual.open_offer.activities", "Activities held (completed)", "count"),
+    ("annual.open_offer.cancelled_activities", "Activities cancelled", "count"),
+    ("annual.open_offer.dagdelen", "Dagdelen (half-days), open offer", "count"),
+    ("annual.open_offer.participants", "Participants, open offer", "count"),
+    ("annual.open_offer.unique_participants", "Unique participants", "count"),
+    ("annual.open_offer.participations", "Participations (person-days)", "count"),
+    ("annual.open_offer.organisations_reached", "Organisations reached, open offer", "count"),
+    ("annual.open_offer.evaluations", "Evaluations answered", "count"),
+    ("annual.demand_driven.requests_received", "Requests received (demand-driven)", "count"),
+    ("annual.demand_driven.requests_delivered", "Requests delivered", "count"),
+    ("annual.demand_driven.dagdelen", "Dagdelen, demand-driven", "count"),
+    ("annual.demand_driven.participants", "Participants, demand-driven", "count"),
+    ("annual.totals.participants", "Participants, both tracks", "count"),
+    ("annual.totals.recognised_reach.reached", "Recognised organisations reached", "count"),
+    ("annual.totals.recognised_reach.total", "Recognised organisations registered", "count"),
+)
+
+# (key in a month row, label, kind)
+MONTH_COLUMNS = (
+    ("activities", "Activities held", "count"),
+    ("cancelled_activities", "Cancelled", "count"),
+    ("dagdelen", "Dagdelen", "count"),
+    ("participants", "Participants", "count"),
+    ("participations", "Participations", "count"),
+    ("evaluations", "Evaluations answered", "count"),
+    ("satisfaction_pct", "Satisfaction", "pct"),
+    ("nps", "NPS", "score"),
+    ("requests_received", "Requests received", "count"),
+    ("requests_delivered", "Requests delivered", "count"),
+)
+
+# (key in a month row, chart title, kind)
+CHARTS = (
+    ("participants", "Participants per month", "count"),
+    ("activities", "Activities held per month", "count"),
+    ("dagdelen", "Dagdelen per month", "count"),
+    ("satisfaction_pct", "Satisfaction per month", "pct"),
+)
+
+# the charts' drawing area (SVG user units)
+WIDTH, HEIGHT = 600, 220
+PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 8, 8, 22, 26
+PLOT = HEIGHT - PAD_TOP - PAD_BOTTOM
+SLOT = (WIDTH - PAD_LEFT - PAD_RIGHT) / 12
+BAR = SLOT * 0.64
+
+
+def _tenth(value: float) -> float:
+    return math.floor(value * 10 + 0.5) / 10
+
+
+def _threshold(value) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def show(value, kind: str) -> str:
+    """A figure for people: a dash for nothing measured, counts with thousands separators,
+    percentages with one decimal."""
+    if value is None:
+        return DASH
+    if kind == "pct":
+        return f"{float(value):.1f}{NBSP}%"
+    return f"{int(value):,}"
+
+
+def get(document: dict, path: str):
+    value = document
+    for key in path.split("."):
+        value = value[int(key)] if isinstance(value, list) else value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def chart_top(values: list, kind: str) -> float:
+    """The value at the top of the drawing area: 100 for percentages, else the largest value (at least 1)."""
+    if kind == "pct":
+        return 100.0
+    return float(max([v for v in values if v is not None] + [1]))
+
+
+def bars(values: list, kind: str) -> list[dict]:
+    """One bar per month: x, y, width, height, and where its value and month labels go."""
+    top = chart_top(values, kind)
+    out = []
+    for index, value in enumerate(values):
+        height = _tenth(max(float(value or 0), 0.0) / top * PLOT)
+        x = _tenth(PAD_LEFT + index * SLOT + (SLOT - BAR) / 2)
+        y = _tenth(PAD_TOP + PLOT - height)
+        out.append({
+            "x": x, "y": y, "width": _tenth(BAR), "height": height,
+            "label_x": _tenth(x + BAR / 2), "label_y": _tenth(y - 5), "text": show(value, kind).replace(NBSP, ""),
+            "month": MONTH_NAMES[index][:3],
+        })
+    return out
+
+
+def target_y(threshold: float) -> float:
+    return _tenth(PAD_TOP + PLOT - threshold / 100 * PLOT)
+
+
+def charts(document: dict) -> list[dict]:
+    satisfaction = next((t for t in document["targets"] if t["kpi"] == "satisfaction_pct"), None)
+    out = []
+    for key, title, kind in CHARTS:
+        values = [row[key] for row in document["months"]]
+        chart = {"key": key, "title": title, "kind": kind, "bars": bars(values, kind), "target": None}
+        if kind == "pct" and satisfaction is not None:
+            chart["target"] = {"y": target_y(satisfaction["threshold"]),
+                               "text": f"target {_threshold(satisfaction['threshold'])}%"}
+        out.append(chart)
+    return out
+
+
+def target_rule(target: dict) -> str:
+    kind = TARGETS.get(target["kpi"], ("", "count"))[1]
+    unit = f"{NBSP}%" if kind == "pct" else ""
+    return f"{RULE_SIGNS.get(target['rule'], target['rule'])} {_threshold(target['threshold'])}{unit}"
+
+
+def status_text(status: str) -> str:
+    return f"{STATUS_MARKS.get(status, '')} {STATUS_WORDS.get(status, status)}".strip()
+
+
+def alert_reasons(row: dict, rule: dict) -> str:
+    values = {"satisfaction": _threshold(rule["satisfaction_below_pct"]), "nps": _threshold(rule["nps_below"]),
+              "nbsp": NBSP}
+    return "; ".join(ALERT_REASONS.get(kpi, kpi).format(**values) for kpi in row.get("alerts") or ())
+
+
+def local_day(iso_date: str | None) -> str:
+    """2026-05-05 as 05/05/2026 (the way the other pages write dates)."""
+    if not iso_date:
+        return ""
+    day = date.fromisoformat(iso_date)
+    return f"{day.day:02d}/{day.month:02d}/{day.year}"
+
+
+def context(document: dict) -> dict:
+    """What the template needs besides the document."""
+    return {
+        "figures": FIGURES, "month_columns": MONTH_COLUMNS, "month_names": MONTH_NAMES,
+        "charts": charts(document), "targets_shown": TARGETS, "show": show, "get": get,
+        "target_rule": target_rule, "status_text": status_text, "alert_reasons": alert_reasons,
+        "local_day": local_day, "activity_status": ACTIVITY_STATUS, "threshold": _threshold,
+        "alerts": [row for row in document["activities"] if row.get("alert")],
+        "chart_size": {"width": WIDTH, "height": HEIGHT, "baseline": PAD_TOP + PLOT},
+    }

@@ -1,0 +1,233 @@
+"""The KPI routes' part of the OpenAPI description (services/gateway/openapi.py takes
+OPERATIONS and COMPONENTS from here, and `refine` adds the rolling window's query parameter).
+
+The schemas describe the documents reporting answers with (DESIGN.md's annual
+key-figure document; the rolling window has the same shape with `days`, `from`
+and `to` in place of `year`)."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+_PCT = {"description": "Percentage, one decimal; null when nothing was measured."}
+
+
+def _n(**metadata):
+    return fields.Integer(required=True, metadata=metadata)
+
+
+def _pct():
+    return fields.Float(required=True, allow_none=True, metadata=_PCT)
+
+
+class KpiByTargetGroupSchema(Schema):
+    primary = _n()
+    secondary = _n()
+
+
+class KpiByFormatSchema(Schema):
+    offline = _n()
+    online = _n()
+    blended = _n()
+
+
+class KpiReachedOfTotalSchema(Schema):
+    reached = _n()
+    total = _n()
+
+
+class KpiNpsSchema(Schema):
+    score = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "%promoters - %detractors, rounded to a whole number; null without respondents."})
+    promoters_pct = _pct()
+    passives_pct = _pct()
+    detractors_pct = _pct()
+    respondents = _n()
+
+
+class KpiYearNpsSchema(KpiNpsSchema):
+    activities_measured = _n()
+
+
+class KpiRecognisedReachSchema(KpiReachedOfTotalSchema):
+    pct = _pct()
+
+
+class KpiOpenOfferReachSchema(KpiRecognisedReachSchema):
+    by_org_type = fields.Dict(keys=fields.String(), values=fields.Nested(KpiReachedOfTotalSchema), required=True,
+                              metadata={"description": "Recognised organisation type -> reached and total."})
+
+
+class KpiOpenOfferSchema(Schema):
+    activities = _n(description="Completed activities (cancelled ones are counted apart).")
+    activities_by_format = fields.Nested(KpiByFormatSchema, required=True)
+    cancelled_activities = _n()
+    dagdelen = _n()
+    avg_dagdelen_per_activity = fields.Float(required=True, allow_none=True)
+    participants = _n(description="Attended registrations.")
+    participants_by_target_group = fields.Nested(KpiByTargetGroupSchema, required=True)
+    primary_pct = _pct()
+    participants_by_org_type = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    unique_participants = _n()
+    unique_participants_by_target_group = fields.Nested(KpiByTargetGroupSchema, required=True)
+    participations = _n(description="Person-days: the sum of days attended.")
+    organisations_reached = _n()
+    organisations_reached_by_target_group = fields.Nested(KpiByTargetGroupSchema, required=True)
+    satisfaction_pct = _pct()
+    evaluations = _n(description="Answered evaluations (the respondents behind satisfaction_pct).")
+    nps = fields.Nested(KpiYearNpsSchema, required=True)
+    recognised_reach = fields.Nested(KpiOpenOfferReachSchema, required=True)
+
+
+class KpiDemandDrivenSchema(Schema):
+    requests_received = _n()
+    requests_accepted = _n()
+    requests_declined = _n()
+    requests_referred = _n()
+    requests_delivered = _n()
+    requests_delivered_by_target_group = fields.Nested(KpiByTargetGroupSchema, required=True)
+    dagdelen = _n()
+    participants = _n()
+    participants_by_target_group = fields.Nested(KpiByTargetGroupSchema, required=True)
+    participations = _n()
+    organisations_reached = _n()
+    organisations_reached_by_target_group = fields.Nested(KpiByTargetGroupSchema, required=True)
+
+
+class KpiTotalsSchema(Schema):
+    activities = _n()
+    dagdelen = _n()
+    participants = _n()
+    organisations_reached = _n(description="Both tracks together, each organisation once.")
+    recognised_reach = fields.Nested(KpiRecognisedReachSchema, required=True)
+
+
+class _FiguresSchema(Schema):
+    open_offer = fields.Nested(KpiOpenOfferSchema, required=True)
+    demand_driven = fields.Nested(KpiDemandDrivenSchema, required=True)
+    totals = fields.Nested(KpiTotalsSchema, required=True)
+
+
+class AnnualKpisSchema(_FiguresSchema):
+    year = _n()
+
+
+class RollingKpisSchema(_FiguresSchema):
+    days = _n()
+    from_ = fields.Date(required=True, data_key="from")
+    to = fields.Date(required=True)
+
+
+class ActivityKpisSchema(Schema):
+    activity_id = fields.String(required=True)
+    known = fields.Boolean(required=True, metadata={"description": "False until the activity's schedule was seen."})
+    status = fields.String(required=True, allow_none=True)
+    kind = fields.String(required=True, allow_none=True)
+    format = fields.String(required=True, allow_none=True)
+    starts_at = fields.DateTime(required=True, allow_none=True)
+    capacity = fields.Integer(required=True, allow_none=True)
+    dagdelen = fields.Integer(required=True, allow_none=True)
+    registrations_confirmed = _n()
+    registrations_waitlisted = _n()
+    registrations_cancelled = _n()
+    fill_rate_pct = _pct()
+    participants = _n()
+    participations = _n()
+    evaluations_requested = _n()
+    response_rate_pct = _pct()
+    satisfaction_pct = _pct()
+    nps = fields.Nested(KpiNpsSchema, required=True)
+
+
+_STATUS = {"description": "Per year shown: met, missed, or not_measured (the figure is null).",
+           "items": {"enum": ["met", "missed", "not_measured"]}}
+_RULE = {"description": "at_least: met when value >= threshold; above: met when value > threshold.",
+         "enum": ["at_least", "above"]}
+
+
+class KpiFigureTargetSchema(Schema):
+    kpi = fields.String(required=True)
+    rule = fields.String(required=True, metadata=_RULE)
+    threshold = fields.Float(required=True, metadata={"description": "From the configuration (REPORTING)."})
+    status = fields.List(fields.String(), required=True, metadata=_STATUS)
+
+
+class KpiTargetSchema(KpiFigureTargetSchema):
+    figure = fields.String(required=True, metadata={"description": "Dotted path of the figure in the annual document."})
+    values = fields.List(fields.Float(allow_none=True), required=True)
+
+
+class KpiReportFigureSchema(Schema):
+    figure = fields.String(required=True, metadata={
+        "description": "Dotted path in the annual document, e.g. open_offer.nps.score."})
+    section = fields.String(required=True, metadata={"enum": ["open_offer", "demand_driven", "totals"]})
+    kind = fields.String(required=True, metadata={"enum": ["count", "pct", "decimal", "score"]})
+    values = fields.List(fields.Float(allow_none=True), required=True, metadata={
+        "description": "One per year of `years`; null where nothing was measured."})
+    target = fields.Nested(KpiFigureTargetSchema, required=True, allow_none=True)
+
+
+class AnnualReportSchema(Schema):
+    year = _n()
+    years = fields.List(fields.Integer(), required=True, metadata={
+        "description": "The years shown, oldest first, ending with `year`."})
+    documents = fields.List(fields.Nested(AnnualKpisSchema), required=True, metadata={
+        "description": "The annual document of each year of `years`."})
+    targets = fields.List(fields.Nested(KpiTargetSchema), required=True)
+    figures = fields.List(fields.Nested(KpiReportFigureSchema), required=True, metadata={
+        "description": "The key-figure table: one row per figure, values aligned with `years`."})
+
+
+COMPONENTS = {
+    "AnnualKpis": AnnualKpisSchema,
+    "RollingKpis": RollingKpisSchema,
+    "ActivityKpis": ActivityKpisSchema,
+    "AnnualReport": AnnualReportSchema,  # after AnnualKpis, which it nests
+}
+
+# the tuple layout of openapi.OPERATIONS
+OPERATIONS = [
+    ("/api/kpis/annual/{year}", "get", "annualKpis",
+     "The annual key-figure document of a calendar year (Europe/Brussels)", True, None,
+     (200, "AnnualKpis", False), (400,)),
+    ("/api/kpis/annual/{year}/report", "get", "annualReport",
+     "The key-figure table of a year with previous years beside it and the yearly targets marked met, "
+     "missed or not measured", True, None, (200, "AnnualReport", False), (400,)),
+    ("/api/kpis/annual/{year}/report.csv", "get", "annualReportCsv",
+     "The same table as CSV: one row per figure, one column per year, the target and a status column per year",
+     True, None, (200, "AnnualReport", False), (400,)),
+    ("/api/kpis/rolling/{days}", "get", "rollingKpis",
+     "The same figures over the last `days` days (7, 30, 365; at most 366)", True, None,
+     (200, "RollingKpis", False), (400,)),
+    ("/api/kpis/activities/{activity_id}", "get", "activityKpis",
+     "Registrations, fill rate, participants, response rate, satisfaction and NPS of one activity", True,
+     None, (200, "ActivityKpis", False), (404,)),
+]
+
+
+YEARS_PARAMETER = {
+    "name": "years", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 10},
+    "description": "How many years to show, ending with `year` (default: `year` and those of the four "
+                   "years before it that have any figure).",
+}
+LANG_PARAMETER = {
+    "name": "lang", "in": "query", "required": False, "schema": {"type": "string", "enum": ["nl", "en", "fr"]},
+    "description": "Language of the labels (default nl).",
+}
+
+
+def refine(operations: dict) -> None:
+    """The rolling window's optional end date; the annual report's ?years= (and ?lang= and
+    text/csv for the CSV)."""
+    report = operations.get("/api/kpis/annual/{year}/report", {}).get("get")
+    if report is not None:
+        report["parameters"].append(dict(YEARS_PARAMETER))
+    csv_report = operations.get("/api/kpis/annual/{year}/report.csv", {}).get("get")
+    if csv_report is not None:
+        csv_report["parameters"] += [dict(YEARS_PARAMETER), dict(LANG_PARAMETER)]
+        csv_report["responses"]["200"]["content"] = {"text/csv": {"schema": {"type": "string"}}}
+    rolling = operations.get("/api/kpis/rolling/{days}", {}).get("get")
+    if rolling is not None:
+        rolling["parameters"].append(
+            {"name": "until", "in": "query", "required": False, "schema": {"type": "string", "format": "date"},
+             "description": "Last day of the window (default: today in Europe/Brussels)."}
+        )

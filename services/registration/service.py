@@ -1,0 +1,754 @@
+"""Registration service: nameko RPC entrypoints, kept thin.
+
+Each entrypoint loads its input with a schema (ValidationFailed with field
+messages on error), opens one unit of work, lets the domain decide, emits the
+events into the outbox in the same transaction and returns JSON-able dicts.
+A rule violation raises before the commit, so nothing is half-written.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+
+from nameko.dependency_providers import Config
+from nameko.rpc import rpc
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from kernel import health
+from kernel.config import ROOT, secret_key
+from kernel.dependencies import Database
+from kernel.errors import NotFound, ValidationFailed
+from kernel.inputs import domain_errors, existing_id, load
+from kernel.tables import utcnow
+from services.registration import domain, schemas
+from services.registration.domain import Activity, Organisation, Person, Registration
+from services.registration.models import activities, organisations, persons, registrations
+
+_organisation_input = schemas.OrganisationInputSchema()
+_organisation_update = schemas.OrganisationUpdateSchema()
+_organisation_view = schemas.OrganisationViewSchema()
+_activity_input = schemas.ActivityInputSchema()
+_activity_update = schemas.ActivityUpdateSchema()
+_activity_view = schemas.ActivityViewSchema()
+_public_activity = schemas.PublicActivitySchema()
+_cancel_activity = schemas.CancelActivitySchema()
+_registration_request = schemas.RegistrationRequestSchema()
+_registration_result = schemas.RegistrationResultSchema()
+_public_registration = schemas.PublicRegistrationSchema()
+_staff_registration = schemas.StaffRegistrationSchema()
+_attendance = schemas.AttendanceSchema()
+
+log = logging.getLogger(__name__)
+
+
+
+
+
+
+
+
+
+
+# --- views -------------------------------------------------------------------------------------------------
+
+
+def organisation_view(organisation: Organisation) -> dict:
+    return _organisation_view.dump(organisation)
+
+
+def _activity_fields(activity: Activity, now) -> dict:
+    seats = activity.seats()
+    fields = {name: getattr(activity, name) for name in domain.ACTIVITY_FIELDS}
+    fields.update(
+        activity_id=activity.activity_id,
+        status=activity.status,
+        seats=seats,
+        full=seats["available"] == 0,
+        registration_open=activity.registration_open(now),
+        registration_closes_at_effective=activity.registration_closes_at_effective,
+        invitation_code=activity.invitation_code if activity.invitation_only else None,
+        cancel_reason=activity.cancel_reason,
+        created_at=activity.created_at,
+        updated_at=activity.updated_at,
+    )
+    return fields
+
+
+def activity_view(activity: Activity, now) -> dict:
+    return _activity_view.dump(_activity_fields(activity, now))
+
+
+def public_activity_view(activity: Activity, now) -> dict:
+    fields = _activity_fields(activity, now)
+    fields["registration_closes_at"] = activity.registration_closes_at_effective
+    return _public_activity.dump(fields)
+
+
+class RegistrationService(health.HealthRpc):
+    name = "registration"
+    db = Database()
+    config = Config()
+
+    # --- helpers -------------------------------------------------------------------------------------------
+
+    def _policy(self) -> domain.TargetGroupPolicy:
+        settings = self.config.get("REGISTRATION") or {}
+        kwargs = {}
+        if settings.get("PRIMARY_ORG_TYPES"):
+            kwargs["primary_org_types"] = settings["PRIMARY_ORG_TYPES"]
+        return domain.TargetGroupPolicy(settings.get("TARGET_GROUP_POLICY") or "recognised", **kwargs)
+
+    def _cancel_link_key(self) -> bytes:
+        return cancel_link_key(self.config)
+
+    @staticmethod
+    def _organisation(session, organisation_id) -> Organisation:
+        organisation = session.get(Organisation, existing_id(organisation_id, "organisation"))
+        if organisation is None:
+            raise NotFound("organisation not found")
+        return organisation
+
+    @staticmethod
+    def _activity(session, activity_id, lock: bool = False) -> Activity:
+        """The activity; `lock` takes its row lock (PostgreSQL) before seats are counted."""
+        statement = select(Activity).where(activities.c.activity_id == existing_id(activity_id, "activity"))
+        if lock:
+            statement = statement.with_for_update()
+        activity = session.execute(statement).scalars().first()
+        if activity is None:
+            raise NotFound("activity not found")
+        return activity
+
+    @classmethod
+    def _registration(cls, session, registration_id=None, token=None) -> tuple[Activity, Registration]:
+        """A registration and its (locked) activity, by id or by cancel token."""
+        if token is not None:
+            if not isinstance(token, str) or not token or len(token) > 200:
+                raise NotFound("registration not found")
+            column, value = registrations.c.cancel_token_hash, domain.hash_token(token)
+        else:
+            column, value = registrations.c.registration_id, existing_id(registration_id, "registration")
+        activity_id = session.execute(select(registrations.c.activity_id).where(column == value)).scalar()
+        if activity_id is None:
+            raise NotFound("registration not found")
+        activity = cls._activity(session, activity_id, lock=True)
+        registration = next(r for r in activity.registrations if getattr(r, column.key) == value)
+        return activity, registration
+
+    @staticmethod
+    def _person(session, identity_key: str, name: str, email: str | None, now) -> Person:
+        """The person with this identity, created on first registration."""
+        person = session.execute(select(Person).where(persons.c.identity_key == identity_key)).scalars().first()
+        if person is None:
+            candidate = Person.new(identity_key, name, email, now)
+            try:
+                with session.begin_nested():
+                    session.add(candidate)
+                    session.flush()
+                return candidate
+            except IntegrityError:  # created meanwhile by a concurrent transaction (PostgreSQL)
+                person = session.execute(
+                    select(Person).where(persons.c.identity_key == identity_key)
+                ).scalars().one()
+        if person.name != name:
+            person.name = name
+            person.updated_at = now
+        return person
+
+    # --- organisations -------------------------------------------------------------------------------------
+
+    @rpc
+    def create_organisation(self, payload):
+        data = load(_organisation_input, payload)
+        now = utcnow()
+        with domain_errors(), self.db.unit_of_work() as uow:
+            organisation = Organisation.register(
+                data["name"], data["org_type"], data["recognised"], self._policy(), now
+            )
+            uow.session.add(organisation)
+            uow.emit("organisation.registered", _organisation_event(organisation))
+            return organisation_view(organisation)
+
+    @rpc
+    def update_organisation(self, organisation_id, payload):
+        data = load(_organisation_update, payload, partial=True)
+        now = utcnow()
+        with domain_errors(), self.db.unit_of_work() as uow:
+            organisation = self._organisation(uow.session, organisation_id)
+            organisation.update(data, self._policy(), now)
+            uow.emit("organisation.updated", _organisation_event(organisation))
+            return organisation_view(organisation)
+
+    @rpc
+    def get_organisation(self, organisation_id):
+        with self.db.unit_of_work() as uow:
+            return organisation_view(self._organisation(uow.session, organisation_id))
+
+    @rpc
+    def list_organisations(self):
+        with self.db.unit_of_work() as uow:
+            found = uow.session.execute(
+                select(Organisation).order_by(organisations.c.name, organisations.c.organisation_id)
+            ).scalars()
+            return sorted((organisation_view(o) for o in found), key=lambda o: (o["name"].casefold(), o["name"]))
+
+    # --- activities ----------------------------------------------------------------------------------------
+
+    @rpc
+    def create_activity(self, payload):
+        data = load(_activity_input, payload)
+        now = utcnow()
+        with domain_errors(), self.db.unit_of_work() as uow:
+            activity = Activity.schedule(data, now)
+            uow.session.add(activity)
+            uow.emit("activity.scheduled", activity.scheduled_event())
+            return activity_view(activity, now)
+
+    @rpc
+    def update_activity(self, activity_id, payload):
+        data = load(_activity_update, payload, partial=True)
+        now = utcnow()
+        with domain_errors(), self.db.unit_of_work() as uow:
+            activity = self._activity(uow.session, activity_id, lock=True)
+            promoted = activity.update(data, now)
+            uow.emit("activity.updated", activity.scheduled_event())
+            for registration in promoted:
+                uow.emit("registration.confirmed", _confirmed_event(registration))
+            return activity_view(activity, now)
+
+    @rpc
+    def cancel_activity(self, activity_id, reason):
+        data = load(_cancel_activity, {"reason": reason if isinstance(reason, str) else ""})
+        now = utcnow()
+        with domain_errors(), self.db.unit_of_work() as uow:
+            activity = self._activity(uow.session, activity_id, lock=True)
+            cancelled = activity.cancel(data["reason"], now)
+            uow.emit("activity.cancelled", {"activity_id": activity.activity_id, "reason": data["reason"]})
+            for registration in cancelled:
+                uow.emit("registration.cancelled", _cancelled_event(registration))
+            return activity_view(activity, now)
+
+    @rpc
+    def complete_activity(self, activity_id):
+        now = utcnow()
+        with domain_errors(), self.db.unit_of_work() as uow:
+            activity = self._activity(uow.session, activity_id, lock=True)
+            activity.complete(now)
+            uow.emit("activity.completed", {"activity_id": activity.activity_id})
+            return activity_view(activity, now)
+
+    @rpc
+    def get_activity(self, activity_id):
+        now = utcnow()
+        with self.db.unit_of_work() as uow:
+            return activity_view(self._activity(uow.session, activity_id), now)
+
+    @rpc
+    def list_activities(self):
+        now = utcnow()
+        with self.db.unit_of_work() as uow:
+            found = uow.session.execute(
+                select(Activity).order_by(activities.c.starts_at, activities.c.title)
+            ).scalars().all()
+            return [activity_view(a, now) for a in found]
+
+    @rpc
+    def activity_titles(self, activity_ids):
+        """{activity_id: title} of the given activities (unknown ids are left out): the staff dashboard
+        names the activities reporting counts by id."""
+        if not isinstance(activity_ids, (list, tuple)):
+            return {}
+        ids = list(dict.fromkeys(i for i in activity_ids if isinstance(i, str) and i and len(i) <= 64))
+        titles = {}
+        with self.db.read() as session:
+            for start in range(0, len(ids), 500):  # SQLite caps bound parameters
+                titles.update(session.execute(select(activities.c.activity_id, activities.c.title).where(
+                    activities.c.activity_id.in_(ids[start : start + 500]))).all())
+        return titles
+
+    # --- public --------------------------------------------------------------------------------------------
+
+    @rpc
+    def list_public_activities(self):
+        """Scheduled, open (not invitation-only) activities that have not ended, soonest first."""
+        now = utcnow()
+        with self.db.unit_of_work() as uow:
+            found = uow.session.execute(
+                select(Activity)
+                .where(activities.c.status == domain.SCHEDULED)
+                .where(activities.c.invitation_only.is_(False))
+                .where(activities.c.ends_at > now)
+                .order_by(activities.c.starts_at, activities.c.title)
+            ).scalars().all()
+            return [public_activity_view(a, now) for a in found]
+
+    @rpc
+    def get_public_activity(self, activity_id, invitation_code=None):
+        now = utcnow()
+        with domain_errors(), self.db.unit_of_work() as uow:
+            activity = self._activity(uow.session, activity_id)
+            activity.check_invitation(invitation_code if isinstance(invitation_code, str) else None)
+            return public_activity_view(activity, now)
+
+    @rpc
+    def register(self, activity_id, payload):
+        data = load(_registration_request, payload)
+        now = utcnow()
+        with domain_errors(), self.db.unit_of_work() as uow:
+            session = uow.session
+            activity = self._activity(session, activity_id, lock=True)
+            if data["organisation_id"] is not None:
+                organisation = session.get(Organisation, data["organisation_id"])
+                if organisation is None:
+                    raise ValidationFailed("unknown organisation", {"organisation_id": ["Unknown organisation."]})
+                profile = organisation.profile
+            else:
+                profile = domain.profile_without_organisation(data["organisation_kind"], self._policy())
+            begeleider = data["begeleider"]
+            identity = domain.person_identity(data["name"], data["email"], begeleider and begeleider["email"])
+            # the activity's rules first, so a refused registration creates no person
+            activity.check_invitation(data["invitation_code"])
+            person = self._person(session, identity, data["name"], data["email"], now)
+            registration_id = domain.new_id()
+            new = activity.register(
+                person, profile, now, role=data["role"], language=data["language"], needs=data["needs"],
+                begeleider=begeleider, invitation_code=data["invitation_code"], registration_id=registration_id,
+                cancel_token=domain.cancel_token_for(self._cancel_link_key(), registration_id),
+            )
+            registration = new.registration
+            uow.emit("registration.created", registration.created_event())
+            if registration.status == domain.CONFIRMED:
+                message = f"You are registered for {activity.title}."
+            else:
+                message = (
+                    f"{activity.title} is full: you are on the waitlist at position {new.waitlist_position}. "
+                    "You will hear from us when a seat frees up."
+                )
+            return _registration_result.dump({
+                "registration_id": registration.registration_id,
+                "activity_id": activity.activity_id,
+                "status": registration.status,
+                "waitlist_position": new.waitlist_position,
+                "cancel_token": new.cancel_token,
+                "message": message,
+            })
+
+    @rpc
+    def get_registration_by_token(self, token):
+        with self.db.unit_of_work() as uow:
+            activity, registration = self._registration(uow.session, token=token)
+            return _public_registration_view(activity, registration)
+
+    @rpc
+    def cancel_registration_by_token(self, token):
+        return self._cancel_registration(token=token, by="participant", view=_public_registration_view)
+
+    # --- staff: registrations and attendance ---------------------------------------------------------------
+
+    @rpc
+    def list_registrations(self, activity_id):
+        with self.db.unit_of_work() as uow:
+            session = uow.session
+            activity = self._activity(session, activity_id)
+            person_ids = {r.person_id for r in activity.registrations}
+            people = {
+                p.person_id: p
+                for p in session.execute(select(Person).where(persons.c.person_id.in_(person_ids))).scalars()
+            } if person_ids else {}
+            positions = activity.waitlist_positions()
+            return [
+                _staff_registration_view(r, people[r.person_id], positions.get(r.registration_id))
+                for r in sorted(activity.registrations, key=lambda r: (r.created_at, r.registration_id))
+            ]
+
+    @rpc
+    def cancel_registration(self, registration_id):
+        return self._cancel_registration(registration_id=registration_id, by="staff", view=None)
+
+    def _cancel_registration(self, by: str, view, registration_id=None, token=None):
+        now = utcnow()
+        with domain_errors(), self.db.unit_of_work() as uow:
+            session = uow.session
+            activity, registration = self._registration(session, registration_id=registration_id, token=token)
+            promoted = activity.cancel_registration(registration, by, now)
+            uow.emit("registration.cancelled", _cancelled_event(registration))
+            for other in promoted:
+                uow.emit("registration.confirmed", _confirmed_event(other))
+            if view is not None:
+                return view(activity, registration)
+            return _staff_registration_view(
+                registration, session.get(Person, registration.person_id), activity.waitlist_position(registration)
+            )
+
+    # --- contact details for the notifications service --------------------------------------------------
+
+    @rpc
+    def contact_for_registration(self, registration_id, include_cancelled=False):
+        """Who to write to about a registration, in which language, about which activity; None when
+        there is no one (unknown registration, no address, or cancelled unless `include_cancelled`).
+
+        `cancel_token` (the secret of the cancel link, re-derived from the server key) comes only
+        with an active registration, and only when the stored hash confirms it.
+        """
+        if not isinstance(registration_id, str) or not registration_id or len(registration_id) > 64:
+            return None
+        with self.db.read() as session:
+            registration = session.get(Registration, registration_id)
+            if registration is None or (not registration.active and not include_cancelled):
+                return None
+            activity = session.get(Activity, registration.activity_id)
+            person = session.get(Person, registration.person_id)
+            position = _waitlist_position(session, registration)
+            return self._contact(activity, registration, person, {registration.registration_id: position})
+
+    @rpc
+    def contacts_for_registrations(self, registration_ids, include_cancelled=False):
+        """`contact_for_registration` for many registrations at once (a batch of mails): a dict
+        registration id -> contact (None for no one), read in one snapshot with a few queries."""
+        if not isinstance(registration_ids, (list, tuple)):
+            return {}
+        ids = list(dict.fromkeys(r for r in registration_ids if isinstance(r, str) and r and len(r) <= 64))
+        found: dict = {}
+        with self.db.read() as session:
+            for start in range(0, len(ids), 500):  # SQLite caps bound parameters
+                chunk = ids[start:start + 500]
+                found.update((r.registration_id, r) for r in session.execute(
+                    select(Registration).where(registrations.c.registration_id.in_(chunk))).scalars())
+            chosen = [r for r in found.values() if r.active or include_cancelled]
+            activity_ids = {r.activity_id for r in chosen}
+            person_ids = list({r.person_id for r in chosen})
+            by_activity = {a.activity_id: a for a in session.execute(
+                select(Activity).where(activities.c.activity_id.in_(activity_ids))).scalars()} if activity_ids else {}
+            people: dict = {}
+            for start in range(0, len(person_ids), 500):
+                people.update((p.person_id, p) for p in session.execute(
+                    select(Person).where(persons.c.person_id.in_(person_ids[start:start + 500]))).scalars())
+            contacts = {}
+            for registration in chosen:
+                position = _waitlist_position(session, registration)
+                contacts[registration.registration_id] = self._contact(
+                    by_activity[registration.activity_id], registration, people.get(registration.person_id),
+                    {registration.registration_id: position})
+        return {registration_id: contacts.get(registration_id) for registration_id in ids}
+
+    @rpc
+    def contacts_for_activity(self, activity_id):
+        """Everyone to tell about a change of the activity: its active registrations; for a cancelled
+        activity, the registrations its cancellation ended. People without an address are left out."""
+        if not isinstance(activity_id, str) or not activity_id or len(activity_id) > 64:
+            return []
+        with self.db.read() as session:
+            activity = session.get(Activity, activity_id)
+            if activity is None:
+                return []
+            if activity.status == domain.CANCELLED:
+                chosen = [r for r in activity.registrations
+                          if r.cancelled_by == "system" and r.cancelled_at == activity.cancelled_at]
+            else:
+                chosen = [r for r in activity.registrations if r.active]
+            person_ids = {r.person_id for r in chosen}
+            people = {
+                p.person_id: p
+                for p in session.execute(select(Person).where(persons.c.person_id.in_(person_ids))).scalars()
+            } if person_ids else {}
+            positions = activity.waitlist_positions()
+            contacts = (self._contact(activity, r, people.get(r.person_id), positions) for r in chosen)
+            return [contact for contact in contacts if contact is not None]
+
+    def _contact(self, activity: Activity, registration: Registration, person: Person | None,
+                 waitlist_positions: dict[str, int]) -> dict | None:
+        if person is None:
+            return None
+        email = person.email or registration.begeleider_email
+        if not email:
+            return None
+        token = None
+        if registration.active:
+            derived = domain.cancel_token_for(self._cancel_link_key(), registration.registration_id)
+            if secrets.compare_digest(domain.hash_token(derived), registration.cancel_token_hash):
+                token = derived
+        return {
+            "registration_id": registration.registration_id,
+            "person_id": person.person_id,
+            "name": person.name,
+            "email": email,
+            "language": registration.language,
+            "status": registration.status,
+            "waitlist_position": waitlist_positions.get(registration.registration_id),
+            "cancel_token": token,
+            "activity": {
+                "activity_id": activity.activity_id,
+                "title": activity.title,
+                "starts_at": activity.starts_at.isoformat(),
+                "ends_at": activity.ends_at.isoformat(),
+                "location": activity.location,
+                "online_link": activity.online_link,
+                "status": activity.status,
+                "cancel_reason": activity.cancel_reason,
+            },
+        }
+
+    @rpc
+    def record_attendance(self, registration_id, days_attended):
+        data = load(_attendance, {"days_attended": days_attended})
+        now = utcnow()
+        with domain_errors(), self.db.unit_of_work() as uow:
+            session = uow.session
+            activity, registration = self._registration(session, registration_id=registration_id)
+            activity.record_attendance(registration, data["days_attended"], now)
+            uow.emit("attendance.recorded", registration.attendance_event())
+            return _staff_registration_view(
+                registration, session.get(Person, registration.person_id), activity.waitlist_position(registration)
+            )
+
+    # --- privacy: export and erasure (GDPR, issue #7; docs/PRIVACY.md) --------------------------------------
+
+    @rpc
+    def find_persons(self, email):
+        """Ids of the persons an address identifies (domain.person_identity), oldest first: the
+        participant with this address, and every person a begeleider with this address registered
+        without an address of their own. [] when there is none (or they were erased)."""
+        address = _address(email)
+        own, accompanied = domain.identity_keys_for(address)
+        with self.db.read() as session:
+            found = session.execute(
+                select(persons.c.person_id)
+                .where(or_(persons.c.identity_key == own, persons.c.email == address,
+                           persons.c.identity_key.startswith(accompanied, autoescape=True)))
+                .order_by(persons.c.created_at, persons.c.person_id)
+            ).scalars().all()
+        return list(dict.fromkeys(found))
+
+    @rpc
+    def export_person(self, person_id):
+        """Everything registration holds about a person: the person, and each registration with its
+        activity, organisation, needs, begeleider and attendance (JSON-able). NotFound if unknown."""
+        with self.db.read() as session:
+            person = session.get(Person, existing_id(person_id, "person"))
+            if person is None:
+                raise NotFound("person not found")
+            theirs = session.execute(
+                select(Registration).where(registrations.c.person_id == person.person_id)
+                .order_by(registrations.c.created_at, registrations.c.registration_id)
+            ).scalars().all()
+            return _person_export(session, person, theirs)
+
+    @rpc
+    def erase_person(self, person_id):
+        """Erase a person in one unit of work: name, address and identity anonymised, needs and
+        begeleider data removed from their registrations (whose facts stay, so no figure changes),
+        and `person.erased` emitted through the outbox, once. Erasing again changes nothing and
+        emits nothing ("already erased"). NotFound if unknown."""
+        now = utcnow()
+        with self.db.unit_of_work() as uow:
+            session = uow.session
+            person = session.execute(
+                select(Person).where(persons.c.person_id == existing_id(person_id, "person")).with_for_update()
+            ).scalars().first()
+            if person is None:
+                raise NotFound("person not found")
+            theirs = session.execute(
+                select(Registration).where(registrations.c.person_id == person.person_id).with_for_update()
+            ).scalars().all()
+            newly = domain.erase_person(person, theirs, now)
+            event = uow.emit("person.erased", {"person_id": person.person_id}) if newly else None
+        log.info("person %s %s", person.person_id, "erased" if newly else "was erased already")
+        return {
+            "person_id": person.person_id,
+            "erased": newly,
+            "already_erased": not newly,
+            "registrations": len(theirs),
+            "event_id": event["event_id"] if event else None,
+            "message": "erased" if newly else "already erased",
+        }
+
+    def _accompanied(self, session, address: str, lock: bool = False) -> list[Registration]:
+        statement = select(Registration).where(registrations.c.begeleider_email == address).order_by(
+            registrations.c.created_at, registrations.c.registration_id)
+        if lock:
+            statement = statement.with_for_update()
+        return list(session.execute(statement).scalars())
+
+    @rpc
+    def export_begeleider(self, email):
+        """The registrations on which this address is the begeleider: the begeleider's data and the
+        activity, nothing about the participant (their own export holds that)."""
+        address = _address(email)
+        with self.db.read() as session:
+            found = self._accompanied(session, address)
+            titles = _activities_by_id(session, {r.activity_id for r in found})
+            return [
+                {"registration_id": r.registration_id, "activity": titles.get(r.activity_id),
+                 "begeleider": {"name": r.begeleider_name, "email": r.begeleider_email},
+                 "created_at": _iso(r.created_at)}
+                for r in found
+            ]
+
+    @rpc
+    def erase_begeleider(self, email):
+        """Remove a begeleider's name and address from every registration they made for someone else
+        (that person keeps their own data). No event: no other service holds a begeleider's data."""
+        address = _address(email)
+        now = utcnow()
+        with self.db.unit_of_work() as uow:
+            changed = [r.registration_id for r in self._accompanied(uow.session, address, lock=True)
+                       if domain.forget_begeleider(r, now)]
+        if changed:
+            log.info("begeleider data removed from %d registration(s)", len(changed))
+        return {"registrations": len(changed)}
+
+# --- the cancel-link key ----------------------------------------------------------------------------------
+
+CANCEL_LINK_KEY_FILE = ROOT / "var" / "cancel-link.key"
+
+
+def cancel_link_key(config: dict) -> bytes:
+    """REGISTRATION.CANCEL_LINK_SECRET, or (not configured: the embedded default) a random key kept in
+    var/cancel-link.key, made on first use. Every registration instance must share it."""
+    return secret_key(config, "REGISTRATION", "CANCEL_LINK_SECRET", CANCEL_LINK_KEY_FILE)
+
+
+# --- event data and views ----------------------------------------------------------------------------------
+
+
+def _organisation_event(organisation: Organisation) -> dict:
+    return {
+        "organisation_id": organisation.organisation_id,
+        "org_type": organisation.org_type,
+        "recognised": organisation.recognised,
+        "target_group": organisation.target_group,
+    }
+
+
+def _waitlist_position(session, registration: Registration) -> int | None:
+    """A waitlisted registration's place in the queue, counted in the database (no aggregate to load)."""
+    if registration.status != domain.WAITLISTED:
+        return None
+    ahead = session.execute(
+        select(func.count()).select_from(registrations).where(
+            registrations.c.activity_id == registration.activity_id,
+            registrations.c.status == domain.WAITLISTED,
+            registrations.c.waitlist_seq < registration.waitlist_seq,
+        )
+    ).scalar_one()
+    return ahead + 1
+
+
+def _confirmed_event(registration: Registration) -> dict:
+    return {"registration_id": registration.registration_id, "activity_id": registration.activity_id}
+
+
+def _cancelled_event(registration: Registration) -> dict:
+    return {
+        "registration_id": registration.registration_id,
+        "activity_id": registration.activity_id,
+        "cancelled_by": registration.cancelled_by,
+    }
+
+
+def _public_registration_view(activity: Activity, registration: Registration) -> dict:
+    return _public_registration.dump({
+        "registration_id": registration.registration_id,
+        "activity_id": activity.activity_id,
+        "activity_title": activity.title,
+        "status": registration.status,
+        "waitlist_position": activity.waitlist_position(registration),
+        "starts_at": activity.starts_at,
+    })
+
+
+def _staff_registration_view(registration: Registration, person: Person, waitlist_position) -> dict:
+    begeleider = None
+    if registration.begeleider_email:
+        begeleider = {"name": registration.begeleider_name, "email": registration.begeleider_email}
+    return _staff_registration.dump({
+        "registration_id": registration.registration_id,
+        "activity_id": registration.activity_id,
+        "person_id": registration.person_id,
+        "name": person.name,
+        "email": person.email,
+        "organisation_id": registration.organisation_id,
+        "org_type": registration.org_type,
+        "recognised": registration.recognised,
+        "target_group": registration.target_group,
+        "role": registration.role,
+        "language": registration.language,
+        "needs": registration.needs,
+        "begeleider": begeleider,
+        "status": registration.status,
+        "waitlist_position": waitlist_position,
+        "cancelled_by": registration.cancelled_by,
+        "cancelled_at": registration.cancelled_at,
+        "days_attended": registration.days_attended,
+        "created_at": registration.created_at,
+    })
+
+
+# --- privacy: the export ---------------------------------------------------------------------------------
+
+
+def _address(email) -> str:
+    """An address to look for, normalised; ValidationFailed when it cannot be one."""
+    if not isinstance(email, str) or "@" not in email or len(email.strip()) > 254:
+        raise ValidationFailed("invalid email address", {"email": ["Not a valid email address."]})
+    return domain.normalise_email(email)
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _activities_by_id(session, activity_ids) -> dict[str, dict]:
+    if not activity_ids:
+        return {}
+    rows = session.execute(
+        select(activities.c.activity_id, activities.c.title, activities.c.kind, activities.c.starts_at,
+               activities.c.ends_at, activities.c.location, activities.c.status)
+        .where(activities.c.activity_id.in_(list(activity_ids)))
+    ).all()
+    return {
+        row.activity_id: {"activity_id": row.activity_id, "title": row.title, "kind": row.kind,
+                          "starts_at": _iso(row.starts_at), "ends_at": _iso(row.ends_at), "location": row.location,
+                          "status": row.status}
+        for row in rows
+    }
+
+
+def _person_export(session, person: Person, theirs: list[Registration]) -> dict:
+    erased = domain.is_erased(person)
+    organisation_ids = {r.organisation_id for r in theirs if r.organisation_id}
+    names = dict(session.execute(
+        select(organisations.c.organisation_id, organisations.c.name)
+        .where(organisations.c.organisation_id.in_(list(organisation_ids)))
+    ).all()) if organisation_ids else {}
+    by_id = _activities_by_id(session, {r.activity_id for r in theirs})
+    return {
+        "person": {
+            "person_id": person.person_id, "name": person.name, "email": person.email,
+            "identified_by": "erased" if erased else person.identity_key.split(":", 1)[0],
+            "erased": erased, "created_at": _iso(person.created_at), "updated_at": _iso(person.updated_at),
+        },
+        "registrations": [
+            {
+                "registration_id": r.registration_id,
+                "activity": by_id.get(r.activity_id),
+                "status": r.status,
+                "organisation": {"organisation_id": r.organisation_id, "name": names.get(r.organisation_id),
+                                 "org_type": r.org_type, "recognised": r.recognised,
+                                 "target_group": r.target_group},
+                "role": r.role,
+                "language": r.language,
+                "needs": dict(r.needs or {}),
+                "begeleider": ({"name": r.begeleider_name, "email": r.begeleider_email}
+                               if r.begeleider_name or r.begeleider_email else None),
+                "cancelled_by": r.cancelled_by,
+                "cancelled_at": _iso(r.cancelled_at),
+                "attendance": ({"days_attended": r.days_attended, "recorded_at": _iso(r.attendance_recorded_at)}
+                               if r.days_attended is not None else None),
+                "created_at": _iso(r.created_at),
+                "updated_at": _iso(r.updated_at),
+            }
+            for r in theirs
+        ],
+    }

@@ -1,0 +1,284 @@
+"""marshmallow schemas of the requests service: every RPC input is loaded (and
+refused field by field) here; outputs are dumped to JSON-able dicts.
+
+Unknown input fields are refused: nothing can slip in unnoticed (no ID document).
+"""
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from kernel.contract import DECLINE_REASONS, ORG_TYPES, TARGET_GROUPS
+from services.registration.schemas import GOAL_PATTERN, EmailAddress, StrictSchema, Trimmed
+from services.requests.domain import CHANNELS, DELIVERY_FORMS, LANGUAGES, STATUSES
+
+
+class OptionalText(Trimmed):
+    """Nullable text; "" (after trimming) becomes None, and None is not validated further."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs) or None
+
+    def _validate(self, value):
+        if value is not None:
+            super()._validate(value)
+
+
+def _text(max_length: int, **kwargs):
+    return Trimmed(required=True, validate=validate.Length(min=1, max=max_length), **kwargs)
+
+
+def _optional_text(max_length: int, **kwargs):
+    return OptionalText(allow_none=True, load_default=None, validate=validate.Length(max=max_length), **kwargs)
+
+
+def _goal(**kwargs):
+    return OptionalText(
+        allow_none=True,
+        validate=[validate.Length(max=40), validate.Regexp(GOAL_PATTERN, error="Use a goal code such as SD1.OD4.")],
+        **kwargs,
+    )
+
+
+PHONE_PATTERN = r"^\+?[0-9 ()./-]{6,40}$"
+
+
+# --- intake --------------------------------------------------------------------------------------------------
+
+
+class _IntakeSchema(StrictSchema):
+    name = _text(200, metadata={"description": "the contact person"})
+    phone = OptionalText(
+        allow_none=True, load_default=None,
+        validate=[validate.Length(max=40), validate.Regexp(PHONE_PATTERN, error="Not a valid phone number.")],
+    )
+    language = fields.String(load_default="nl", validate=validate.OneOf(LANGUAGES),
+                             metadata={"description": "the language to answer in"})
+    organisation_id = fields.String(
+        allow_none=True, load_default=None, validate=validate.Length(min=1, max=64),
+        metadata={"description": "an organisation of the registration directory"},
+    )
+    org_type = fields.String(
+        allow_none=True, load_default=None, validate=validate.OneOf(ORG_TYPES),
+        metadata={"description": "without organisation_id: the kind of requester (default `individu`; "
+                                 "an informal initiative without legal entity is `civiel_scw`)"},
+    )
+    organisation_name = _optional_text(200, metadata={"description": "e.g. the name of an informal initiative"})
+    question = _text(5000)
+    theme = _text(80)
+    preferred_timing = _optional_text(500)
+
+    @validates_schema
+    def _one_organisation(self, data, **kwargs):
+        if data.get("organisation_id") and data.get("org_type"):
+            raise ValidationError("Give either organisation_id or org_type, not both.", "org_type")
+
+
+class PublicIntakeSchema(_IntakeSchema):
+    """The public request form (`POST /api/requests`): an email address is required."""
+
+    email = EmailAddress(required=True, validate=validate.Length(max=254))
+    privacy_consent = fields.Boolean(
+        required=True, validate=validate.Equal(True, error="You must agree to the privacy notice.")
+    )
+
+
+class StaffIntakeSchema(_IntakeSchema):
+    """A request taken by phone (or mail) by a staff member: the email address may be left out (a phone
+    number instead, or nothing); without one the requester gets no acknowledgement by mail."""
+
+    email = EmailAddress(allow_none=True, load_default=None, validate=validate.Length(max=254),
+                         metadata={"description": "optional for staff intake (a phone request may have none)"})
+    goal = _goal(load_default=None)
+    channel = fields.String(load_default="phone", validate=validate.OneOf(CHANNELS))
+
+
+class ReceiptSchema(Schema):
+    request_id = fields.String()
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    message = fields.String()
+
+
+# --- lifecycle -----------------------------------------------------------------------------------------------
+
+
+class ExploreSchema(StrictSchema):
+    notes = _optional_text(10000)
+    staff_id = fields.String(allow_none=True, load_default=None, validate=validate.Length(min=1, max=64),
+                             metadata={"description": "the colleague who explores (becomes the assignee)"})
+
+
+class NoteSchema(StrictSchema):
+    text = _text(10000)
+    staff_id = fields.String(allow_none=True, load_default=None, validate=validate.Length(min=1, max=64))
+
+
+class AcceptSchema(StrictSchema):
+    assignee = fields.String(required=True, validate=validate.Length(min=1, max=64),
+                             metadata={"description": "staff_id of the colleague who takes it"})
+    notes = _optional_text(10000)
+
+
+class DeclineSchema(StrictSchema):
+    reason = fields.String(required=True, validate=validate.OneOf(DECLINE_REASONS))
+    referred_to = _optional_text(200, metadata={"description": "the named partner the requester is referred to"})
+    notes = _optional_text(10000)
+    staff_id = fields.String(allow_none=True, load_default=None, validate=validate.Length(min=1, max=64))
+
+
+def _count(**kwargs):
+    return fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100000), **kwargs)
+
+
+class DeliverySchema(StrictSchema):
+    date = fields.Date(required=True, metadata={"description": "when it was delivered (not in the future)"})
+    form = fields.String(required=True, validate=validate.OneOf(DELIVERY_FORMS))
+    dagdelen = _count()
+    participants = _count()
+    participations = _count(metadata={"description": "person-dagdelen or person-days; at least participants"})
+    description = _optional_text(2000)
+
+
+class TagsSchema(StrictSchema):
+    """Theme and/or goal (goal null clears it)."""
+
+    theme = Trimmed(validate=validate.Length(min=1, max=80))
+    goal = _goal()
+
+    @validates_schema
+    def _not_empty(self, data, **kwargs):
+        if not data:
+            raise ValidationError("Give theme and/or goal.", "_schema")
+
+
+FILTER_QUEUES = ("new", "mine", "overdue")
+
+
+class RequestFiltersSchema(StrictSchema):
+    """Query of the staff desk: a queue and/or filters (all optional)."""
+
+    queue = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(FILTER_QUEUES),
+                          metadata={"description": "new (received), mine (open, by assignee), overdue"})
+    status = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(STATUSES))
+    theme = _optional_text(80)
+    goal = _optional_text(40)
+    assignee = fields.String(allow_none=True, load_default=None, validate=validate.Length(min=1, max=64))
+    target_group = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(TARGET_GROUPS))
+    q = _optional_text(200, metadata={"description": "text in the question, contact or organisation name"})
+
+    @validates_schema
+    def _mine_needs_assignee(self, data, **kwargs):
+        if data.get("queue") == "mine" and not data.get("assignee"):
+            raise ValidationError("The mine queue needs assignee (your staff_id).", "assignee")
+
+
+# --- staff directory -----------------------------------------------------------------------------------------
+
+
+class StaffInputSchema(StrictSchema):
+    name = _text(200)
+    email = EmailAddress(allow_none=True, load_default=None, validate=validate.Length(max=254))
+    themes = fields.List(Trimmed(validate=validate.Length(min=1, max=80)), required=True,
+                         validate=validate.Length(max=50), metadata={"description": "expertise themes"})
+
+
+class StaffUpdateSchema(StrictSchema):
+    """Any of the input fields, and `active` (at least one)."""
+
+    name = Trimmed(validate=validate.Length(min=1, max=200))
+    email = EmailAddress(allow_none=True, validate=validate.Length(max=254))
+    themes = fields.List(Trimmed(validate=validate.Length(min=1, max=80)), validate=validate.Length(max=50))
+    active = fields.Boolean()
+
+    @validates_schema
+    def _not_empty(self, data, **kwargs):
+        if not data:
+            raise ValidationError("Give at least one field to change.", "_schema")
+
+
+class StaffViewSchema(Schema):
+    staff_id = fields.String()
+    name = fields.String()
+    email = fields.String(allow_none=True)
+    themes = fields.List(fields.String())
+    active = fields.Boolean()
+    open_load = fields.Integer(metadata={"description": "requests exploring, accepted or delivered, not closed"})
+
+
+class SuggestionSchema(Schema):
+    staff_id = fields.String()
+    name = fields.String()
+    themes = fields.List(fields.String())
+    overlap = fields.Integer(metadata={"description": "expertise themes shared with the request"})
+    open_load = fields.Integer()
+
+
+# --- views ---------------------------------------------------------------------------------------------------
+
+
+class NoteViewSchema(Schema):
+    note_id = fields.String()
+    text = fields.String()
+    author = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime(format="iso")
+
+
+class DeliveryViewSchema(Schema):
+    delivery_id = fields.String()
+    date = fields.Date(attribute="delivered_on")
+    form = fields.String()
+    dagdelen = fields.Integer()
+    participants = fields.Integer()
+    participations = fields.Integer()
+    description = fields.String(allow_none=True)
+    recorded_at = fields.AwareDateTime(format="iso")
+
+
+class TotalsSchema(Schema):
+    deliveries = fields.Integer()
+    dagdelen = fields.Integer()
+    participants = fields.Integer()
+    participations = fields.Integer()
+
+
+class RequestViewSchema(Schema):
+    """The staff view of a request."""
+
+    request_id = fields.String()
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    channel = fields.String(validate=validate.OneOf(CHANNELS))
+    name = fields.String(attribute="contact_name")
+    email = fields.String(attribute="contact_email", allow_none=True)
+    phone = fields.String(attribute="contact_phone", allow_none=True)
+    language = fields.String()
+    organisation_id = fields.String(allow_none=True)
+    organisation_name = fields.String(allow_none=True)
+    org_type = fields.String()
+    recognised = fields.Boolean()
+    target_group = fields.String()
+    question = fields.String()
+    theme = fields.String()
+    goal = fields.String(allow_none=True)
+    preferred_timing = fields.String(allow_none=True)
+    assignee = fields.String(allow_none=True)
+    received_at = fields.AwareDateTime(format="iso")
+    answer_due_at = fields.AwareDateTime(format="iso")
+    answered_at = fields.AwareDateTime(format="iso", allow_none=True)
+    overdue = fields.Boolean()
+    overdue_marked_at = fields.AwareDateTime(format="iso", allow_none=True)
+    decline_reason = fields.String(allow_none=True)
+    referred_to = fields.String(allow_none=True)
+    decided_at = fields.AwareDateTime(format="iso", allow_none=True)
+    closed_at = fields.AwareDateTime(format="iso", allow_none=True)
+    updated_at = fields.AwareDateTime(format="iso")
+    allowed_actions = fields.List(fields.String())
+    notes = fields.List(fields.Nested(NoteViewSchema))
+    deliveries = fields.List(fields.Nested(DeliveryViewSchema))
+    totals = fields.Nested(TotalsSchema)
+
+
+class ContactSchema(Schema):
+    """Who to write to about a request (for the notifications service)."""
+
+    name = fields.String()
+    email = fields.String(allow_none=True, metadata={"description": "none: a request taken without an address"})
+    language = fields.String()

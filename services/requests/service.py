@@ -1,0 +1,483 @@
+"""Requests service: the demand-driven request desk (vraaggestuurde werking).
+
+Thin nameko entrypoints: each loads its input with a schema (ValidationFailed
+with field messages), opens one unit of work, lets the domain decide, emits the
+contract's `request.*` events into the outbox in the same transaction and
+returns JSON-able dicts. A refused step raises before the commit, so nothing is
+half-written. An @timer flags requests that got no answer in time and emits `request.overdue`
+once for each (the staff reminder).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from datetime import date, datetime
+
+from nameko.dependency_providers import Config
+from nameko.rpc import rpc
+from nameko.timer import timer
+from sqlalchemy import func, or_, select
+
+from kernel import health
+from kernel.dependencies import Database
+from kernel.errors import NotFound, ValidationFailed
+from kernel.inputs import domain_errors, existing_id, load
+from kernel.rpc import RpcProxy
+from kernel.tables import utcnow
+from services.requests import domain, schemas
+from services.requests.domain import Request, StaffMember, TargetGroupPolicy
+from services.requests.models import requests as requests_table
+from services.requests.models import staff_members
+
+log = logging.getLogger(__name__)
+
+OVERDUE_CHECK_SECONDS = 300
+
+_public_intake = schemas.PublicIntakeSchema()
+_staff_intake = schemas.StaffIntakeSchema()
+_receipt = schemas.ReceiptSchema()
+_explore = schemas.ExploreSchema()
+_note = schemas.NoteSchema()
+_accept = schemas.AcceptSchema()
+_decline = schemas.DeclineSchema()
+_delivery = schemas.DeliverySchema()
+_tags = schemas.TagsSchema()
+_filters = schemas.RequestFiltersSchema()
+_staff_input = schemas.StaffInputSchema()
+_staff_update = schemas.StaffUpdateSchema()
+_staff_view = schemas.StaffViewSchema()
+_suggestion = schemas.SuggestionSchema()
+_request_view = schemas.RequestViewSchema(exclude=("overdue", "allowed_actions", "totals"))  # computed below
+_contact = schemas.ContactSchema()
+
+CSV_COLUMNS = (
+    "request_id", "received_at", "channel", "status", "theme", "goal", "org_type", "recognised", "target_group",
+    "organisation_id", "organisation_name", "name", "email", "phone", "language", "assignee", "answer_due_at",
+    "answered_at", "overdue", "decline_reason", "referred_to", "decided_at", "closed_at", "deliveries",
+    "dagdelen", "participants", "participations", "preferred_timing", "question",
+)
+
+
+
+
+
+
+
+
+
+
+def request_view(request: Request, now: datetime) -> dict:
+    view = _request_view.dump(request)
+    view["overdue"] = request.overdue(now)
+    view["allowed_actions"] = [action for action in domain.TRANSITIONS if request.can(action)]
+    view["totals"] = request.totals()
+    return view
+
+
+def staff_view(member: StaffMember, load_count: int) -> dict:
+    return {**_staff_view.dump(member), "open_load": load_count}
+
+
+def _csv_cell(value) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula."""
+    if value is None:
+        return ""
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    if text and text[0] in "=+-@\t\r":
+        return "'" + text
+    return text
+
+
+class RequestsService(health.HealthRpc):
+    name = "requests"
+    db = Database()
+    config = Config()
+    registration = RpcProxy("registration")
+
+    # --- settings ------------------------------------------------------------------------------------------
+
+    def _policy(self) -> TargetGroupPolicy:
+        settings = self.config.get("REGISTRATION") or {}
+        kwargs = {}
+        if settings.get("PRIMARY_ORG_TYPES"):
+            kwargs["primary_org_types"] = settings["PRIMARY_ORG_TYPES"]
+        return TargetGroupPolicy(settings.get("TARGET_GROUP_POLICY") or "recognised", **kwargs)
+
+    def _settings(self) -> dict:
+        return self.config.get("REQUESTS") or {}
+
+    def _working_days(self) -> int:
+        return domain.answer_within_working_days(self.config)
+
+    def _holidays(self) -> frozenset[date]:
+        return frozenset(
+            value if isinstance(value, date) else date.fromisoformat(str(value))
+            for value in self._settings().get("HOLIDAYS") or ()
+        )
+
+    # --- helpers -------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _request(session, request_id, lock: bool = False) -> Request:
+        statement = select(Request).where(requests_table.c.request_id == existing_id(request_id, "request"))
+        if lock:
+            statement = statement.with_for_update()
+        found = session.execute(statement).scalars().first()
+        if found is None:
+            raise NotFound("request not found")
+        return found
+
+    @staticmethod
+    def _staff(session, staff_id, field: str | None = None) -> StaffMember:
+        """A staff member; unknown: NotFound, or a field error on `field` when it names an input."""
+        member = session.get(StaffMember, staff_id) if isinstance(staff_id, str) and len(staff_id) <= 64 else None
+        if member is None or (field is not None and not member.active):
+            if field is not None:
+                raise ValidationFailed("unknown staff member", {field: ["Unknown or inactive staff member."]})
+            raise NotFound("staff member not found")
+        return member
+
+    @staticmethod
+    def _loads(session) -> dict[str, int]:
+        rows = session.execute(
+            select(requests_table.c.assignee, func.count())
+            .where(requests_table.c.assignee.is_not(None))
+            .where(requests_table.c.status.in_(domain.LOAD_STATUSES))
+            .group_by(requests_table.c.assignee)
+        ).all()
+        return {assignee: count for assignee, count in rows}
+
+    def _organisation_profile(self, organisation_id: str | None) -> domain.OrgProfile | None:
+        """The registration directory's profile of `organisation_id` (asked before any transaction)."""
+        if organisation_id is None:
+            return None
+        try:
+            organisation = self.registration.get_organisation(organisation_id)
+        except NotFound:
+            raise ValidationFailed(
+                "unknown organisation", {"organisation_id": ["Unknown organisation."]}
+            ) from None
+        return domain.OrgProfile(
+            organisation["organisation_id"], organisation["org_type"], bool(organisation["recognised"]),
+            organisation["target_group"],
+        )
+
+    def _receive(self, data: dict, channel: str) -> dict:
+        organisation = self._organisation_profile(data["organisation_id"])
+        now = utcnow()
+        with domain_errors(), self.db.unit_of_work() as uow:
+            profile = domain.requester_profile(organisation, data["org_type"], self._policy())
+            request = Request.receive(
+                channel=channel,
+                contact={"name": data["name"], "email": data["email"], "phone": data["phone"]},
+                profile=profile,
+                organisation_name=data["organisation_name"],
+                question=data["question"],
+                theme=data["theme"],
+                goal=data.get("goal"),
+                preferred_timing=data["preferred_timing"],
+                language=data["language"],
+                now=now,
+                due_at=domain.answer_due_at(now, self._working_days(), self._holidays()),
+            )
+            uow.session.add(request)
+            uow.emit("request.received", request.received_event())
+            return request, now
+
+    # --- intake --------------------------------------------------------------------------------------------
+
+    @rpc
+    def submit_request(self, payload):
+        """The public form: a requester asks for support."""
+        data = load(_public_intake, payload)
+        request, _ = self._receive(data, "web")
+        return _receipt.dump({
+            "request_id": request.request_id,
+            "status": request.status,
+            "message": "Thank you: we have received your request and will contact you soon.",
+        })
+
+    @rpc
+    def record_request(self, payload):
+        """Staff intake: a request taken by phone (or mail)."""
+        data = load(_staff_intake, payload)
+        request, now = self._receive(data, data["channel"])
+        return request_view(request, now)
+
+    # --- lifecycle -----------------------------------------------------------------------------------------
+
+    @rpc
+    def explore(self, request_id, payload=None):
+        data = load(_explore, payload if payload is not None else {})
+        now = utcnow()
+        with domain_errors(), self.db.unit_of_work() as uow:
+            request = self._request(uow.session, request_id, lock=True)
+            if data["staff_id"] is not None:
+                self._staff(uow.session, data["staff_id"], field="staff_id")
+            request.explore(now, notes=data["notes"], author=data["staff_id"])
+            return request_view(request, now)
+
+    @rpc
+    def add_note(self, request_id, payload):
+        data = load(_note, payload)
+        now = utcnow()
+        with domain_errors(), self.db.unit_of_work() as uow:
+            request = self._request(uow.session, request_id, lock=True)
+            if data["staff_id"] is not None:
+                self._staff(uow.session, data["staff_id"], field="staff_id")
+            request.add_note(data["text"], now, author=data["staff_id"])
+            return request_view(request, now)
+
+    @rpc
+    def accept(self, request_id, payload):
+        data = load(_accept, payload)
+        now = utcnow()
+        with domain_errors(), self.db.unit_of_work() as uow:
+            request = self._request(uow.session, request_id, lock=True)
+            member = self._staff(uow.session, data["assignee"], field="assignee")
+            uow.emit("request.accepted", request.accept(member.staff_id, now, notes=data["notes"]))
+            return request_view(request, now)
+
+    @rpc
+    def decline(self, request_id, payload):
+        data = load(_decline, payload)
+        now = utcnow()
+        with domain_errors(), self.db.unit_of_work() as uow:
+            request = self._request(uow.session, request_id, lock=True)
+            if data["staff_id"] is not None:
+                self._staff(uow.session, data["staff_id"], field="staff_id")
+            event = request.decline(data["reason"], now, referred_to=data["referred_to"], notes=data["notes"],
+                                    author=data["staff_id"])
+            uow.emit("request.declined", event)
+            return request_view(request, now)
+
+    @rpc
+    def record_delivery(self, request_id, payload):
+        data = load(_delivery, payload)
+        now = utcnow()
+        with domain_errors(), self.db.unit_of_work() as uow:
+            request = self._request(uow.session, request_id, lock=True)
+            delivery = request.deliver(
+                delivered_on=data["date"], form=data["form"], dagdelen=data["dagdelen"],
+                participants=data["participants"], participations=data["participations"],
+                description=data["description"], now=now,
+            )
+            uow.emit("request.delivered", delivery.event())
+            return request_view(request, now)
+
+    @rpc
+    def close(self, request_id):
+        now = utcnow()
+        with domain_errors(), self.db.unit_of_work() as uow:
+            request = self._request(uow.session, request_id, lock=True)
+            request.close(now)
+            return request_view(request, now)
+
+    @rpc
+    def update_tags(self, request_id, payload):
+        data = load(_tags, payload)
+        now = utcnow()
+        with domain_errors(), self.db.unit_of_work() as uow:
+            request = self._request(uow.session, request_id, lock=True)
+            request.retag(now, theme=data.get("theme"), goal=data.get("goal"),
+                          clear_goal="goal" in data and data["goal"] is None)
+            return request_view(request, now)
+
+    # --- reading -------------------------------------------------------------------------------------------
+
+    @rpc
+    def get_request(self, request_id):
+        now = utcnow()
+        with self.db.unit_of_work() as uow:
+            return request_view(self._request(uow.session, request_id), now)
+
+    @rpc
+    def contact_for_request(self, request_id):
+        """Who to write to about a request: {name, email, language} (for the notifications service)."""
+        with self.db.unit_of_work() as uow:
+            request = self._request(uow.session, request_id)
+            return _contact.dump({
+                "name": request.contact_name, "email": request.contact_email, "language": request.language,
+            })
+
+    # --- privacy: a requester's export and erasure (GDPR, issue #8; docs/PRIVACY.md) ----------------------
+
+    @staticmethod
+    def _requests_of(session, email, lock: bool = False) -> list[Request]:
+        """The requests whose contact address is `email` (any case), oldest first."""
+        if not isinstance(email, str) or "@" not in email or len(email.strip()) > 254:
+            raise ValidationFailed("invalid email address", {"email": ["Not a valid email address."]})
+        statement = (
+            select(Request).where(func.lower(requests_table.c.contact_email) == domain.normalise_email(email))
+            .order_by(requests_table.c.received_at, requests_table.c.request_id)
+        )
+        if lock:
+            statement = statement.with_for_update()
+        return list(session.execute(statement).scalars())
+
+    @rpc
+    def export_requester(self, email):
+        """Every request made with this contact address, as the staff desk sees it (contact details,
+        question, notes, deliveries): {"requests": [...]}."""
+        now = utcnow()
+        with self.db.read() as session:
+            return {"requests": [request_view(r, now) for r in self._requests_of(session, email)]}
+
+    @rpc
+    def erase_requester(self, email):
+        """Anonymise the requester of every request made with this address, in one unit of work
+        (domain.Request.erase_requester: contact details and literal mentions of them go, the funnel
+        facts stay), and emit `request.requester_erased` for each so notifications purges its
+        messages to them. Nothing found (unknown, or erased before): nothing changes, no event."""
+        now = utcnow()
+        with self.db.unit_of_work() as uow:
+            found = self._requests_of(uow.session, email, lock=True)
+            for request in found:
+                request.erase_requester(now)
+                uow.emit("request.requester_erased", {"request_id": request.request_id})
+        request_ids = [r.request_id for r in found]
+        if request_ids:
+            log.info("requester of %d request(s) erased: %s", len(request_ids), ", ".join(request_ids))
+        return {"request_ids": request_ids, "erased": len(request_ids)}
+
+    def _find(self, session, filters: dict, now: datetime) -> list[Request]:
+        statement = select(Request)
+        c = requests_table.c
+        queue = filters.get("queue")
+        if queue == "new":
+            statement = statement.where(c.status == domain.RECEIVED)
+        elif queue == "mine":
+            statement = statement.where(c.status.in_(domain.LOAD_STATUSES))
+        elif queue == "overdue":
+            statement = statement.where(c.status == domain.RECEIVED, c.answered_at.is_(None),
+                                        c.answer_due_at <= now)
+        if filters.get("status"):
+            statement = statement.where(c.status == filters["status"])
+        if filters.get("assignee"):
+            statement = statement.where(c.assignee == filters["assignee"])
+        if filters.get("theme"):
+            statement = statement.where(func.lower(c.theme) == filters["theme"].casefold())
+        if filters.get("goal"):
+            statement = statement.where(c.goal == filters["goal"])
+        if filters.get("target_group"):
+            statement = statement.where(c.target_group == filters["target_group"])
+        if filters.get("q"):
+            pattern = "%" + filters["q"].lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            statement = statement.where(or_(*(
+                func.lower(column).like(pattern, escape="\\")
+                for column in (c.question, c.contact_name, c.contact_email, c.organisation_name, c.theme,
+                               c.referred_to)
+            )))
+        order = (c.answer_due_at, c.request_id) if queue in ("new", "overdue") else (c.received_at.desc(),
+                                                                                     c.request_id)
+        return list(session.execute(statement.order_by(*order)).scalars())
+
+    @rpc
+    def list_requests(self, filters=None):
+        """The staff desk: queues (new, mine, overdue) and filters (status, theme, goal, assignee, q)."""
+        data = load(_filters, filters if filters is not None else {})
+        now = utcnow()
+        with self.db.unit_of_work() as uow:
+            return [request_view(r, now) for r in self._find(uow.session, data, now)]
+
+    @rpc
+    def export_csv(self, filters=None):
+        """The same selection as list_requests, as CSV text (one row per request)."""
+        rows = self.list_requests(filters)
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(CSV_COLUMNS)
+        for row in rows:
+            flat = {**row, **row["totals"]}
+            writer.writerow([_csv_cell(flat.get(column)) for column in CSV_COLUMNS])
+        return out.getvalue()
+
+    # --- matching and the staff directory ------------------------------------------------------------------
+
+    @rpc
+    def suggest_staff(self, request_id):
+        """Active colleagues for a request, best match first (shared themes, then lightest load)."""
+        with self.db.unit_of_work() as uow:
+            request = self._request(uow.session, request_id)
+            staff = list(uow.session.execute(select(StaffMember)).scalars())
+            ranked = domain.rank_staff(staff, [request.theme], self._loads(uow.session))
+            return [
+                _suggestion.dump({
+                    "staff_id": s.staff.staff_id, "name": s.staff.name, "themes": s.staff.themes,
+                    "overlap": s.overlap, "open_load": s.open_load,
+                })
+                for s in ranked
+            ]
+
+    @rpc
+    def create_staff(self, payload):
+        data = load(_staff_input, payload)
+        now = utcnow()
+        with self.db.unit_of_work() as uow:
+            member = StaffMember.new(data["name"], data["themes"], now, email=data["email"])
+            uow.session.add(member)
+            return staff_view(member, 0)
+
+    @rpc
+    def update_staff(self, staff_id, payload):
+        data = load(_staff_update, payload)
+        now = utcnow()
+        with self.db.unit_of_work() as uow:
+            member = self._staff(uow.session, staff_id)
+            member.update(data, now)
+            return staff_view(member, self._loads(uow.session).get(member.staff_id, 0))
+
+    @rpc
+    def get_staff(self, staff_id):
+        with self.db.unit_of_work() as uow:
+            member = self._staff(uow.session, staff_id)
+            return staff_view(member, self._loads(uow.session).get(member.staff_id, 0))
+
+    @rpc
+    def list_staff(self):
+        with self.db.unit_of_work() as uow:
+            loads = self._loads(uow.session)
+            members = uow.session.execute(
+                select(StaffMember).order_by(staff_members.c.name, staff_members.c.staff_id)
+            ).scalars()
+            return [staff_view(m, loads.get(m.staff_id, 0)) for m in members]
+
+    # --- answering on time ---------------------------------------------------------------------------------
+
+    @timer(interval=OVERDUE_CHECK_SECONDS)
+    def flag_overdue_requests(self):
+        flagged = self.mark_overdue()
+        if flagged:
+            log.info("%d request(s) got no answer in time", flagged)
+
+    @rpc
+    def mark_overdue(self):
+        """Flag requests without an answer past their term (overdue_marked_at) and emit one
+        `request.overdue` for each, in the same transaction: the staff reminder is raised once per
+        request. Returns how many were newly flagged."""
+        now = utcnow()
+        c = requests_table.c
+        flagged = 0
+        with self.db.unit_of_work() as uow:
+            candidates = uow.session.execute(
+                select(Request).where(c.status == domain.RECEIVED, c.answered_at.is_(None),
+                                      c.overdue_marked_at.is_(None), c.answer_due_at <= now)
+                .with_for_update(skip_locked=True)  # two replicas' timers never flag one request twice
+            ).scalars()
+            for request in candidates:
+                if request.mark_overdue(now):
+                    uow.emit("request.overdue", request.overdue_event())
+                    flagged += 1
+        return flagged
+
+    @rpc
+    def assignee_contact(self, request_id):
+        """The colleague a request is assigned to, for a staff reminder: {staff_id, name, email}; None
+        when it has no assignee, or the assignee is inactive or has no address (the desk is told then)."""
+        with self.db.unit_of_work() as uow:
+            request = self._request(uow.session, request_id)
+            member = uow.session.get(StaffMember, request.assignee) if request.assignee else None
+            if member is None or not member.active or not member.email:
+                return None
+            return {"staff_id": member.staff_id, "name": member.name, "email": member.email}

@@ -1,0 +1,88 @@
+"""The live dashboard in headless Chromium, on the whole platform: sign in through the staff
+sign-in form, see the year to date, the targets, the charts and an activity in alert, then
+record an attendance through the gateway and see the new figure within 2 seconds without a
+reload, the same as a fresh render, with no error in the browser console."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from nameko.standalone.rpc import ServiceRpcProxy
+
+from kernel.config import CENTRE_TIMEZONE
+from kernel.tables import utcnow
+from tests.conftest import STAFF_TOKEN
+from tests.e2e.registration_page_browser import CHROMIUM
+from tests.helpers import wait_for
+from tests.integration.gateway.support import activity_payload, all_services, iso, registration_payload
+from tests.integration.reporting import stream
+from tests.integration.reporting.test_service import publish_and_wait
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+TITLE = "Vorming dashboard live"
+ALERT_ID = "e2e-dashboard-alert"
+
+
+def alert_events(year: int) -> list[dict]:
+    """An activity of `year` with five poor answers: in alert."""
+    s = stream.Stream()
+    starts = f"{year}-01-15T09:00:00+00:00"
+    s.activity(f"{year}-01-02T09:00:00+00:00", ALERT_ID, starts, kind="workshop")
+    for n in range(5):
+        s.evaluate(f"{year}-01-16T09:00:00+00:00", f"e2e-e{n}", f"e2e-r{n}", ALERT_ID, 4, 3)
+    return s.events
+
+
+@pytest.fixture
+def dashboard(runner_factory, platform_config, gateway_url, staff_headers):
+    """(year, the registration whose attendance the browser records) on a running platform where
+    one attendance of TITLE is counted and an activity is in alert."""
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is not installed (make test's bootstrap installs it)"
+    runner = runner_factory(platform_config, *all_services())
+    runner.start()
+    wait_for(lambda: requests.get(f"{gateway_url}/health", timeout=5).status_code == 200, timeout=15,
+             message="the platform to be healthy")
+    now = utcnow()
+    starts, ends = now - timedelta(hours=2), now + timedelta(hours=1)
+    year = starts.astimezone(CENTRE_TIMEZONE).year
+    with ServiceRpcProxy("registration", platform_config, timeout=30) as registration:
+        activity = registration.create_activity(activity_payload(
+            title=TITLE, starts_at=iso(starts), ends_at=iso(ends), registration_opens_at=None,
+            registration_closes_at=iso(ends), capacity=10))
+        first = registration.register(activity["activity_id"], registration_payload())
+        second = registration.register(activity["activity_id"], registration_payload(
+            name="Jan Janssens", email="jan@example.org"))
+        registration.record_attendance(first["registration_id"], 1)
+    publish_and_wait(platform_config, alert_events(year))
+
+    def counted():
+        body = requests.get(f"{gateway_url}/api/kpis/dashboard/{year}", headers=staff_headers, timeout=10).json()
+        return body["annual"]["open_offer"]["participants"] == 1 and any(row["alert"] for row in body["activities"])
+
+    wait_for(counted, timeout=15, message="reporting to count the first attendance")
+    return year, second["registration_id"]
+
+
+def test_the_live_dashboard_updates_in_place(dashboard, gateway_url):
+    year, registration_id = dashboard
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.e2e.dashboard_browser", gateway_url, str(year), STAFF_TOKEN, registration_id,
+         TITLE, ALERT_ID],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    assert lines, f"no verdict from the browser script: {result.stdout}\n{result.stderr}"
+    verdict = json.loads(lines[-1])
+    assert verdict["ok"], f"{verdict.get('error')}\n{result.stderr[-2000:]}"
+    assert result.returncode == 0
+    assert verdict["seconds"] < 2.0
+    body = requests.get(f"{gateway_url}/api/kpis/dashboard/{year}",
+                        headers={"Authorization": f"Bearer {STAFF_TOKEN}"}, timeout=10).json()
+    assert body["annual"]["open_offer"]["participants"] == 2

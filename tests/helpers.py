@@ -1,0 +1,86 @@
+"""Small helpers shared by integration tests."""
+from __future__ import annotations
+
+import time
+
+import eventlet
+from kombu import Connection
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05, message: str = "condition"):
+    """Poll `predicate` until it returns a truthy value; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        eventlet.sleep(interval)
+
+
+def drain_queue(amqp_uri: str, queue_name: str) -> list:
+    """Take (and ack) every message currently in the existing queue `queue_name`."""
+    messages = []
+    with Connection(amqp_uri) as connection:
+        channel = connection.channel()
+        while True:
+            message = channel.basic_get(queue_name)
+            if message is None:
+                break
+            channel.basic_ack(message.delivery_tag)
+            messages.append(message)
+        channel.close()
+    return messages
+
+
+def queue_depth(amqp_uri: str, queue_name: str) -> int:
+    """Messages ready in the existing queue `queue_name` (declared passively: arguments untouched)."""
+    with Connection(amqp_uri) as connection:
+        channel = connection.channel()
+        _, depth, _ = channel.queue_declare(queue_name, passive=True)
+        channel.close()
+    return depth
+
+
+class EventSpy:
+    """Every event a producer publishes, in publication order: a queue bound to its exchange
+    with `#`, declared when the spy is made (so make it before the events are published)."""
+
+    def __init__(self, amqp_uri: str, producer: str):
+        from kombu import Exchange, Queue
+
+        self.amqp_uri = amqp_uri
+        self.queue = f"test.{producer}.events.spy"
+        self.events: list[dict] = []
+        with Connection(amqp_uri) as connection:
+            channel = connection.channel()
+            Queue(
+                self.queue,
+                exchange=Exchange(f"{producer}.events", type="topic", durable=True, auto_delete=False),
+                routing_key="#", durable=True, auto_delete=False,
+            ).bind(channel).declare()
+            channel.close()
+
+    def poll(self) -> list[dict]:
+        import json
+
+        for message in drain_queue(self.amqp_uri, self.queue):
+            self.events.append(json.loads(message.body))
+        return self.events
+
+    def of_type(self, event_type: str) -> list[dict]:
+        return [e for e in self.poll() if e["event_type"] == event_type]
+
+    def wait(self, event_type: str, count: int = 1, timeout: float = 15.0) -> list[dict]:
+        wait_for(lambda: len(self.of_type(event_type)) >= count, timeout=timeout,
+                 message=f"{count} {event_type} event(s)")
+        return self.of_type(event_type)
+
+    def settle(self, quiet: float = 0.5) -> list[dict]:
+        """All events, once nothing new arrived for `quiet` seconds."""
+        seen = -1
+        while seen != len(self.poll()):
+            seen = len(self.events)
+            eventlet.sleep(quiet)
+        return self.events

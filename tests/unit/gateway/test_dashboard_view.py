@@ -1,0 +1,35 @@
+"""The live dashboard's numbers and bar charts (static/dashboard.js repeats them; the end-to-end
+test compares the page it updates with a fresh render)."""
+from __future__ import annotations
+
+from services.gateway import dashboard_view as view
+
+
+def test_figures_for_people():
+    assert view.show(None, "pct") == "–" and view.show(None, "count") == "–"
+    assert view.show(70.0, "pct") == "70.0\u00a0%"
+    assert view.show(1234, "count") == "1,234"
+    assert view.show(-67, "score") == "-67"
+
+
+def test_bars_scale_to_the_largest_month_and_percentages_to_100():
+    values = [0, 2, None, 4] + [0] * 8
+    bars = view.bars(values, "count")
+    assert len(bars) == 12
+    assert bars[3]["height"] == view.PLOT and bars[1]["height"] == view.PLOT / 2 and bars[2]["height"] == 0
+    assert bars[3]["y"] == view.PAD_TOP and bars[0]["y"] == view.PAD_TOP + view.PLOT
+    assert [bar["text"] for bar in bars[:4]] == ["0", "2", "–", "4"]
+    assert [bar["month"] for bar in bars[:2]] == ["Jan", "Feb"]
+    assert bars[1]["x"] < bars[2]["x"] and bars[11]["x"] + bars[11]["width"] <= view.WIDTH
+    pct = view.bars([50.0] + [None] * 11, "pct")
+    assert pct[0]["height"] == view.PLOT / 2 and pct[0]["text"] == "50.0%"
+    assert view.bars([0] * 12, "count")[0]["height"] == 0  # nothing yet: no division by zero
+
+
+def test_alert_reasons_and_targets_in_words():
+    rule = {"min_respondents": 5, "satisfaction_below_pct": 60.0, "nps_below": 0.0}
+    row = {"alerts": ["activity_satisfaction_pct", "activity_nps"]}
+    assert view.alert_reasons(row, rule) == "satisfaction below 60\u00a0%; NPS below 0"
+    assert view.target_rule({"kpi": "satisfaction_pct", "rule": "at_least", "threshold": 70.0}) == "≥ 70\u00a0%"
+    assert view.target_rule({"kpi": "nps", "rule": "above", "threshold": 0.0}) == "> 0"
+    assert view.status_text("missed") == "✗ missed" and view.status_text("not_measured") == "– not measured"
