@@ -34,6 +34,8 @@ messages = Table(
     # pending -> sending -> sent | failed (back to pending while attempts remain) | dropped (domain.DROPPED)
     Column("status", String(20), nullable=False),
     Column("attempts", Integer, nullable=False),
+    # the claim that took the message to send it (a worker past its lease records nothing)
+    Column("claim", String(36), nullable=True),
     Column("email", String(254), nullable=True),
     Column("subject", String(300), nullable=True),
     Column("error", String(500), nullable=True),

@@ -583,7 +583,7 @@ class NotificationsService(health.HealthRpc):
                 return
         with self.db.unit_of_work() as uow:
             uow.session.execute(update(messages).where(former).values(
-                status=domain.DROPPED, error="no longer a recipient", email=None, updated_at=utcnow()))
+                status=domain.DROPPED, error="no longer a recipient", email=None, claim=None, updated_at=utcnow()))
 
     def _deliver_many(self, template: str, jobs: list[tuple[dict, domain.Recipient]]):
         """`_deliver` for a batch of (cause event, recipient): one transaction claims every log row, the
@@ -593,17 +593,18 @@ class NotificationsService(health.HealthRpc):
         A message that fails (or whose row another worker holds) is left pending, uncounted, and the
         batch raises: the kernel then handles each event of the batch on its own (`_deliver`), which
         skips what was sent here and retries, fails or dead-letters the rest as it always does."""
-        claimed, busy = self._claim_rows(template, jobs)
+        claim, claimed, busy = self._claim_rows(template, jobs)
         outcomes = list(GreenPool(max(1, self.delivery.settings.smtp_connections)).imap(
             lambda item: self._send_claimed(template, *item), claimed))
         sent = [outcome for outcome in outcomes if outcome[1] is None]
         failed = [(outcome[0], outcome[1]) for outcome in outcomes if outcome[1] is not None]
         now = utcnow()
         with self.db.unit_of_work() as uow:
+            sent = self._still_held(uow.session, claim, sent)
             if sent:
                 uow.session.execute(
                     update(messages).where(messages.c.notification_id == bindparam("b_id")).values(
-                        status=domain.SENT, sent_at=now, error=None, email=None, updated_at=now,
+                        status=domain.SENT, sent_at=now, error=None, email=None, claim=None, updated_at=now,
                         attempts=bindparam("b_attempts"), subject=bindparam("b_subject")),
                     [{"b_id": row.notification_id, "b_attempts": row.attempts + 1, "b_subject": subject[:300]}
                      for row, _, subject, _, _ in sent])
@@ -620,23 +621,38 @@ class NotificationsService(health.HealthRpc):
             if failed:  # handed back untouched: the one-event path sends and counts them
                 uow.session.execute(
                     update(messages).where(messages.c.notification_id.in_([row.notification_id for row, _ in failed]))
-                    .where(messages.c.status == domain.SENDING).values(status=domain.PENDING, updated_at=now))
+                    .where(_held_by(claim)).values(status=domain.PENDING, claim=None, updated_at=now))
         if failed or busy:
             reasons = [f"{row.recipient}: {exc}" for row, exc in failed] + [f"{ref}: being sent by another worker"
                                                                             for ref in busy]
             raise TemporaryFailure(f"{len(reasons)} message(s) to hand over one event at a time: "
                                    f"{'; '.join(reasons)[:400]}")
 
+    @staticmethod
+    def _still_held(session, claim: str, sent: list) -> list:
+        """The messages of `sent` still held by `claim`, locked until the transaction ends: one whose
+        lease ran out meanwhile belongs to the worker that took it over, which records it."""
+        ids = [row.notification_id for row, *_ in sent]
+        held = set()
+        for start in range(0, len(ids), KEY_CHUNK):
+            held.update(session.execute(
+                select(messages.c.notification_id).where(messages.c.notification_id.in_(ids[start:start + KEY_CHUNK]))
+                .where(_held_by(claim)).with_for_update()).scalars())
+        for row, *_ in sent:
+            if row.notification_id not in held:
+                log.warning("%s %s: sent after its lease ran out; left to the worker that took it over",
+                            row.template, row.notification_id)
+        return [outcome for outcome in sent if outcome[0].notification_id in held]
+
     def _claim_rows(self, template, jobs):
         """In one transaction: each job's log row, made (status "sending") if new, else taken if pending
-        (or left by a dead worker); rows sent or failed before are skipped. (claimed, busy refs)."""
+        (or left by a dead worker); rows sent or failed before are skipped. (claim, claimed, busy refs)."""
         wanted: dict[str, tuple[dict, domain.Recipient]] = {}
         for cause, recipient in jobs:
             wanted.setdefault(domain.dedup_key(cause["event_id"], recipient.ref, template), (cause, recipient))
         keys = list(wanted)
         claimed, busy = [], []
-        now = utcnow()
-        lease = timedelta(seconds=3 * self.delivery.settings.smtp_timeout + 5)
+        now, claim = utcnow(), str(uuid.uuid4())
         with self.db.unit_of_work() as uow:
             session = uow.session
 
@@ -655,7 +671,7 @@ class NotificationsService(health.HealthRpc):
                     "channel": recipient.channel, "recipient": recipient.ref, "person_id": recipient.person_id,
                     "language": recipient.language, "cause_event_id": cause["event_id"],
                     "cause_event_type": cause.get("event_type"), "status": domain.SENDING, "attempts": 0,
-                    "email": recipient.address if recipient.channel == "email" else None,
+                    "claim": claim, "email": recipient.address if recipient.channel == "email" else None,
                     "created_at": now, "updated_at": now,
                 } for key in new for cause, recipient in (wanted[key],)])
                 made = rows_of(new)
@@ -665,15 +681,13 @@ class NotificationsService(health.HealthRpc):
                     continue  # sent (or given up) before: a redelivered event sends nothing twice
                 taken = session.execute(
                     update(messages).where(messages.c.notification_id == row.notification_id)
-                    .where(or_(messages.c.status == domain.PENDING,
-                               and_(messages.c.status == domain.SENDING, messages.c.updated_at < now - lease)))
-                    .values(status=domain.SENDING, updated_at=now)
+                    .where(self._takeable(now)).values(status=domain.SENDING, claim=claim, updated_at=now)
                 ).rowcount == 1
                 if taken:
                     claimed.append((row, *wanted[key]))
                 else:
                     busy.append(row.recipient)
-        return claimed, busy
+        return claim, claimed, busy
 
     def _send_claimed(self, template, row, cause, recipient):
         """Render and send one claimed message: (row, None, subject, raw, recipient) or (row, failure)."""
@@ -696,8 +710,9 @@ class NotificationsService(health.HealthRpc):
         return row, None, rendered.subject, raw, recipient
 
     def _claim_row(self, session, cause: dict, template: str, recipient: domain.Recipient, create: bool = True,
-                   status: str = domain.PENDING):
-        """The log row of (cause, recipient, template), made now (with `status`) if it is new; None if not to make."""
+                   claim: str | None = None):
+        """The log row of (cause, recipient, template), made now if it is new (taken by `claim`: "sending",
+        else pending); None if not to make."""
         key = domain.dedup_key(cause["event_id"], recipient.ref, template)
         row = session.execute(select(messages).where(messages.c.dedup_key == key)).first()
         if row is not None or not create:
@@ -706,22 +721,24 @@ class NotificationsService(health.HealthRpc):
         session.execute(insert(messages).values(
             notification_id=str(uuid.uuid4()), dedup_key=key, template=template, channel=recipient.channel,
             recipient=recipient.ref, person_id=recipient.person_id, language=recipient.language,
-            cause_event_id=cause["event_id"], cause_event_type=cause.get("event_type"), status=status,
-            attempts=0, email=recipient.address if recipient.channel == "email" else None,
+            cause_event_id=cause["event_id"], cause_event_type=cause.get("event_type"),
+            status=domain.PENDING if claim is None else domain.SENDING, claim=claim, attempts=0,
+            email=recipient.address if recipient.channel == "email" else None,
             created_at=now, updated_at=now,
         ))
         return session.execute(select(messages).where(messages.c.dedup_key == key)).first()
 
     def _deliver_one(self, cause, template, recipient, create):
+        claim = str(uuid.uuid4())
         with self.db.unit_of_work() as uow:
             row = self._claim_row(uow.session, cause, template, recipient, create=False)
             made_here = row is None and create
             if made_here:  # made already taken by this worker (status "sending"): one transaction less
-                row = self._claim_row(uow.session, cause, template, recipient, status=domain.SENDING)
+                row = self._claim_row(uow.session, cause, template, recipient, claim=claim)
         if row is None or row.status in domain.FINAL:
             return None  # sent (or given up) before: a redelivered event sends nothing twice
         notification_id = row.notification_id
-        if not made_here and not self._take(row):
+        if not made_here and not self._take(row, claim):
             # another worker is sending it right now (the same event delivered twice at once), or died
             # while sending; past the last attempt the event is dead-lettered, never acked: a replay
             # after the lease sends it, or finds it sent
@@ -742,30 +759,35 @@ class NotificationsService(health.HealthRpc):
         except DeliveryFailure as exc:
             attempt = max(self.delivery.attempt, row.attempts + 1)
             final = isinstance(exc, PermanentFailure) or attempt >= self.delivery.max_attempts
-            self._record(row, rendered.subject, failure=str(exc), final=final)
+            self._record(row, claim, rendered.subject, failure=str(exc), final=final)
             log.warning("%s %s to %s failed (%s, attempt %d%s)", template, notification_id, recipient.ref, exc,
                         attempt, ", giving up" if final else "")
             return exc, final
-        self._record(row, rendered.subject, raw=raw, recipient=recipient)
+        self._record(row, claim, rendered.subject, raw=raw, recipient=recipient)
         return None
 
-    def _take(self, row) -> bool:
-        """Mark the row as being sent by this worker; False when another one holds it (a lease: a
-        worker that died while sending holds it no longer than LEASE after its last word)."""
-        now = utcnow()
+    def _takeable(self, now):
+        """A message no worker holds: pending, or "sending" by a worker silent for longer than the lease
+        (one that died while sending; the lease outlasts the slowest SMTP exchange)."""
         lease = timedelta(seconds=3 * self.delivery.settings.smtp_timeout + 5)
+        return or_(messages.c.status == domain.PENDING,
+                   and_(messages.c.status == domain.SENDING, messages.c.updated_at < now - lease))
+
+    def _take(self, row, claim: str) -> bool:
+        """Mark the row as being sent under `claim`; False when another worker holds it."""
+        now = utcnow()
         with self.db.unit_of_work() as uow:
             result = uow.session.execute(
                 update(messages).where(messages.c.notification_id == row.notification_id)
-                .where(or_(messages.c.status == domain.PENDING,
-                           and_(messages.c.status == domain.SENDING, messages.c.updated_at < now - lease)))
-                .values(status=domain.SENDING, updated_at=now)
+                .where(self._takeable(now)).values(status=domain.SENDING, claim=claim, updated_at=now)
             )
             return result.rowcount == 1
 
-    def _record(self, row, subject, failure=None, final=False, raw=None, recipient=None):
+    def _record(self, row, claim, subject, failure=None, final=False, raw=None, recipient=None):
+        """The outcome of sending under `claim`; nothing when the lease ran out meanwhile and another
+        worker took the message over (that one records it: counted and captured once)."""
         now = utcnow()
-        values = {"attempts": row.attempts + 1, "updated_at": now, "subject": subject[:300]}
+        values = {"attempts": row.attempts + 1, "updated_at": now, "subject": subject[:300], "claim": None}
         if failure is None:
             values.update(status=domain.SENT, sent_at=now, error=None, email=None)
         else:
@@ -773,9 +795,14 @@ class NotificationsService(health.HealthRpc):
             if final:
                 values["email"] = None
         with self.db.unit_of_work() as uow:
-            uow.session.execute(
-                update(messages).where(messages.c.notification_id == row.notification_id).values(**values)
-            )
+            held = uow.session.execute(
+                update(messages).where(messages.c.notification_id == row.notification_id)
+                .where(_held_by(claim)).values(**values)
+            ).rowcount == 1
+            if not held:
+                log.warning("%s %s: %s after its lease ran out; left to the worker that took it over",
+                            row.template, row.notification_id, "failed" if failure else "sent")
+                return
             if failure is None or final:
                 uow.emit("notification.sent" if failure is None else "notification.failed", {
                     "notification_id": row.notification_id, "channel": row.channel, "template": row.template,
@@ -842,3 +869,8 @@ def _known(row) -> domain.KnownTimes | None:
     if row is None:
         return None
     return domain.KnownTimes(row.starts_at, row.ends_at, row.times_at, row.times_event_id, bool(row.move_unknown))
+
+
+def _held_by(claim: str):
+    """The message is being sent under `claim`."""
+    return and_(messages.c.status == domain.SENDING, messages.c.claim == claim)
