@@ -78,6 +78,14 @@ def time_scopes(moment: datetime) -> tuple[str, str, str]:
     return f"year:{day.year}", f"month:{day.year}-{day.month:02d}", f"day:{day.isoformat()}"
 
 
+def member_scopes(scopes) -> list[str]:
+    """The scopes of `time_scopes` whose distinct sets are all read: the year (the annual
+    document) and the day (a rolling window counts distinct members over its days). Of a month
+    only the organisations reached are shown (the dashboard's month rows). Set memberships are
+    most of the aggregates' rows: the ones nobody reads are not kept."""
+    return [scope for scope in scopes if not scope.startswith("month:")]
+
+
 def unit_of(event: dict) -> str | None:
     """The unit an event belongs to (None: it changes no figure, e.g. person.erased)."""
     event_type, data = event["event_type"], event["data"]
@@ -447,6 +455,7 @@ def activity_contribution(activity: Activity) -> Contribution:
             result.add(scopes, "cancelled_activities")
     if cancelled:  # an activity called off counts apart: none of its participants or answers
         return result
+    read = member_scopes(scopes)
     for attended in activity.attendance.values():
         if attended.days_attended < 1:
             continue
@@ -454,17 +463,17 @@ def activity_contribution(activity: Activity) -> Contribution:
         result.add(both, "participations", attended.days_attended)
         result.add(scopes, f"participants:{attended.target_group}")
         result.add(scopes, f"participants_org:{attended.org_type}")
-        result.join(scopes, "persons", attended.person_key)
-        result.join(scopes, f"persons:{attended.target_group}", attended.person_key)
+        result.join(read, "persons", attended.person_key)
+        result.join(read, f"persons:{attended.target_group}", attended.person_key)
         if attended.organisation_id:
             org = attended.organisation_id
-            result.join(scopes, "orgs", org)
-            result.join(scopes, f"orgs:{attended.target_group}", org)
-            result.join(scopes, "all_orgs", org)
+            result.join(scopes, "orgs", org)  # in the month too
+            result.join(read, f"orgs:{attended.target_group}", org)
+            result.join(read, "all_orgs", org)
             if attended.recognised:
-                result.join(scopes, "rorgs", org)
-                result.join(scopes, f"rorgs:{attended.org_type}", org)
-                result.join(scopes, "all_rorgs", org)
+                result.join(read, "rorgs", org)
+                result.join(read, f"rorgs:{attended.org_type}", org)
+                result.join(read, "all_rorgs", org)
     answered = 0
     for evaluation in activity.evaluations.values():
         result.add(own, "evaluations_requested")
@@ -508,12 +517,12 @@ def request_contribution(request: Request) -> Contribution:
         result.add(delivered, f"dd_participants:{group}", delivery.participants)
         result.add(delivered, "dd_participations", delivery.participations)
         if request.organisation_id:
-            org = request.organisation_id
-            result.join(delivered, "dd_orgs", org)
-            result.join(delivered, f"dd_orgs:{group}", org)
-            result.join(delivered, "all_orgs", org)
+            org, read = request.organisation_id, member_scopes(delivered)
+            result.join(read, "dd_orgs", org)
+            result.join(read, f"dd_orgs:{group}", org)
+            result.join(read, "all_orgs", org)
             if request.recognised:
-                result.join(delivered, "all_rorgs", org)
+                result.join(read, "all_rorgs", org)
     return result
 
 

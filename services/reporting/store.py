@@ -220,20 +220,22 @@ def load_contributions(session, units: list[str]) -> dict[str, Contribution]:
 
 def apply_delta(session, delta: domain.Delta) -> None:
     """Add a batch's delta to the aggregates: refcounts first (their 0<->1 crossings move the
-    `distinct:<set>` counters), then every counter with `value = value + delta`."""
+    `distinct:<set>` counters of years and months), then every counter with `value = value + delta`."""
     counters = Counter(delta.counters)
     member_rows = sorted((*key, change) for key, change in delta.members.items() if change)
     emptied = []
     stored = _raw_upsert(session, kpi_members, ["scope", "set_name", "member", "refcount"], member_rows,
                          add="refcount", returning=True) if member_rows else []
     for scope, set_name, member, now in stored:
+        if now <= 0:
+            emptied.append({"s": scope, "n": set_name, "m": member})
+        if scope.startswith("day:"):
+            continue  # a rolling window counts its days' members itself: a day's own count is never read
         before = now - delta.members[(scope, set_name, member)]
         if before <= 0 < now:
             counters[(scope, domain.distinct_metric(set_name))] += 1
         elif now <= 0 < before:
             counters[(scope, domain.distinct_metric(set_name))] -= 1
-        if now <= 0:
-            emptied.append({"s": scope, "n": set_name, "m": member})
     if emptied:
         session.execute(
             delete(kpi_members).where(
