@@ -13,7 +13,6 @@ Idempotency is the handler's own transaction: `uow.claim(event)` (see kernel.db)
 from __future__ import annotations
 
 import errno
-import json
 import logging
 import threading
 import time
@@ -22,6 +21,7 @@ from collections import Counter
 from datetime import datetime, timezone
 
 import eventlet
+import orjson
 from amqp.transport import TCPTransport
 from kombu import Connection
 from marshmallow import ValidationError
@@ -244,7 +244,7 @@ class Delivery:
         self.headers = message.properties.get("application_headers") or {}
         body = message.body
         try:
-            self.payload = json.loads(body)
+            self.payload = orjson.loads(body)
         except ValueError as exc:  # also a UnicodeDecodeError
             self.payload = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
             self.invalid = f"the body is not JSON: {exc}"

@@ -10,11 +10,11 @@ emit `kpi.threshold_*` on a crossing. The rebuild command can replay through it.
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from collections import Counter, OrderedDict
-from datetime import date, datetime
+from datetime import date
 
+import orjson
 from sqlalchemy import and_, bindparam, delete, func, select, text, tuple_, update
 
 from kernel.tables import utcnow
@@ -57,12 +57,6 @@ def _dialect(session) -> str:
     return session.get_bind().dialect.name
 
 
-def _json_default(value):
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
 def _raw_upsert(session, table, names: list[str], rows: list[tuple], add: str | None = None,
                 returning: bool = False) -> list:
     """`INSERT ... VALUES (...), (...) ON CONFLICT (key) DO UPDATE` in the driver's own parameter
@@ -87,7 +81,8 @@ def _raw_upsert(session, table, names: list[str], rows: list[tuple], add: str | 
     connection = session.connection()
     out: list = []
     if dialect.name == "postgresql":  # one JSON parameter: cheaper to build than one per value or array per column
-        payload = json.dumps([dict(zip(names, row, strict=True)) for row in rows], default=_json_default)
+        keys = [str(column) for column in names]  # orjson takes plain str keys only (not SQLAlchemy's quoted_name)
+        payload = orjson.dumps([dict(zip(keys, row, strict=True)) for row in rows]).decode()
         result = connection.exec_driver_sql(
             f"INSERT INTO {name} ({columns}) SELECT {columns} FROM json_populate_recordset(NULL::{name}, "
             f"CAST(%s AS json)){tail}", (payload,))
@@ -214,7 +209,7 @@ def load_contributions(session, units: list[str]) -> dict[str, Contribution]:
     stored: dict[str, Contribution] = {}
     for chunk in _chunks(units):
         for row in session.execute(select(unit_contributions).where(unit_contributions.c.unit.in_(chunk))):
-            stored[row.unit] = Contribution.from_json(json.loads(row.payload))
+            stored[row.unit] = Contribution.from_json(orjson.loads(row.payload))
     return stored
 
 
@@ -313,7 +308,7 @@ def ingest(uow, events: list[dict], thresholds: domain.Thresholds, cache: UnitCa
         new = domain.contribution_of(unit, facts)
         if new != old:
             delta.add(old, new)
-            changed.append({"unit": unit, "payload": json.dumps(new.to_json(), separators=(",", ":")),
+            changed.append({"unit": unit, "payload": orjson.dumps(new.to_json()).decode(),
                             "token": token})
         elif unit in before:  # its facts may still have changed: a cached copy must see the new token
             restamped.append(unit)
