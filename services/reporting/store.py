@@ -10,9 +10,10 @@ emit `kpi.threshold_*` on a crossing. The rebuild command can replay through it.
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections import Counter, OrderedDict
-from datetime import date
+from datetime import date, datetime
 
 import orjson
 from sqlalchemy import and_, bindparam, delete, func, select, text, tuple_, update
@@ -57,6 +58,12 @@ def _dialect(session) -> str:
     return session.get_bind().dialect.name
 
 
+def _iso(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
 def _raw_upsert(session, table, names: list[str], rows: list[tuple], add: str | None = None,
                 returning: bool = False) -> list:
     """`INSERT ... VALUES (...), (...) ON CONFLICT (key) DO UPDATE` in the driver's own parameter
@@ -82,7 +89,11 @@ def _raw_upsert(session, table, names: list[str], rows: list[tuple], add: str | 
     out: list = []
     if dialect.name == "postgresql":  # one JSON parameter: cheaper to build than one per value or array per column
         keys = [str(column) for column in names]  # orjson takes plain str keys only (not SQLAlchemy's quoted_name)
-        payload = orjson.dumps([dict(zip(keys, row, strict=True)) for row in rows]).decode()
+        documents = [dict(zip(keys, row, strict=True)) for row in rows]
+        try:
+            payload = orjson.dumps(documents).decode()
+        except orjson.JSONEncodeError:  # an integer beyond 64 bits: the database says what it cannot hold
+            payload = json.dumps(documents, default=_iso)
         result = connection.exec_driver_sql(
             f"INSERT INTO {name} ({columns}) SELECT {columns} FROM json_populate_recordset(NULL::{name}, "
             f"CAST(%s AS json)){tail}", (payload,))
