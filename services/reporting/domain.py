@@ -86,6 +86,12 @@ def member_scopes(scopes) -> list[str]:
     return [scope for scope in scopes if not scope.startswith("month:")]
 
 
+def counts_distinct(scope: str) -> bool:
+    """Whether `scope` keeps `distinct:<set>` counters: not a day (a rolling window counts the
+    distinct members of its days itself, so a day's own count is never read)."""
+    return not scope.startswith("day:")
+
+
 def unit_of(event: dict) -> str | None:
     """The unit an event belongs to (None: it changes no figure, e.g. person.erased)."""
     event_type, data = event["event_type"], event["data"]

@@ -235,8 +235,8 @@ def apply_delta(session, delta: domain.Delta) -> None:
     for scope, set_name, member, now in stored:
         if now <= 0:
             emptied.append({"s": scope, "n": set_name, "m": member})
-        if scope.startswith("day:"):
-            continue  # a rolling window counts its days' members itself: a day's own count is never read
+        if not domain.counts_distinct(scope):
+            continue
         before = now - delta.members[(scope, set_name, member)]
         if before <= 0 < now:
             counters[(scope, domain.distinct_metric(set_name))] += 1
