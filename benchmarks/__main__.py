@@ -9,7 +9,13 @@ eventlet.monkey_patch()
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 
-from benchmarks import kernel_bench, notifications_bench, registration_bench, reporting_bench  # noqa: E402
+from benchmarks import (  # noqa: E402
+    kernel_bench,
+    notifications_bench,
+    registration_bench,
+    reporting_bench,
+    responsiveness_bench,
+)
 from benchmarks.harness import sandbox  # noqa: E402
 
 
@@ -45,6 +51,7 @@ def main() -> int:
                  f"{result['seconds']:.1f} s ({result['delivered']:,} delivered, {result['logged_sent']:,} logged)",
                  "at most 10 s"))
     rows += reporting_bench.rows(quick)
+    rows += responsiveness_bench.rows()
     width = max(len(name) for name, _, _ in rows)
     print(f"\n{'measurement':<{width}}  {'figure':<50} target")
     for name, figure, target in rows:

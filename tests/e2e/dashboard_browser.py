@@ -5,7 +5,8 @@ hangs next to eventlet; see registration_page_browser.py).
 
 Signs in through the staff sign-in form, opens the live dashboard, checks what it shows, then
 records the attendance of `registration id` through the gateway (a real event through the
-platform) and waits for the page to show one more participant, without a reload, within 2 s.
+platform) and waits for the page to show one more participant, without a reload. (How soon:
+benchmarks/responsiveness_bench.py; here the page has a generous LIVE_WAIT_S.)
 
 Exit status 0 and a JSON line {"ok": true, ...} when every step passed; else exit status 1
 and {"ok": false, "error": ...}.
@@ -21,7 +22,8 @@ import urllib.request
 from tests.e2e.registration_page_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, check
 
 PARTICIPANTS = '[data-k="annual.open_offer.participants"]'
-LIVE_LIMIT_S = 2.0
+# the page asks once a second; far beyond that on the busiest machine, it does not update itself
+LIVE_WAIT_S = 30.0
 
 
 def record_attendance(base: str, token: str, registration_id: str) -> None:
@@ -111,16 +113,15 @@ def run(base: str, year: str, token: str, registration_id: str, title: str, aler
                   "inline script or style on the page")
             before = snapshot(page)
 
-            step("a new event shows within 2 seconds, without a reload")
+            step("a new event shows, without a reload")
             page.evaluate("window.__dashboardMarker = 'same page'")
             started = time.monotonic()
             record_attendance(base, token, registration_id)
             # polled from here: wait_for_function evaluates strings, which the page's CSP forbids
-            while page.locator(PARTICIPANTS).inner_text() != "2" and time.monotonic() - started < LIVE_LIMIT_S + 1:
+            while page.locator(PARTICIPANTS).inner_text() != "2" and time.monotonic() - started < LIVE_WAIT_S:
                 page.wait_for_timeout(25)
             report["seconds"] = round(time.monotonic() - started, 3)
-            check(page.locator(PARTICIPANTS).inner_text() == "2", "the new figure did not show")
-            check(report["seconds"] < LIVE_LIMIT_S, f"the new figure took {report['seconds']}s")
+            check(page.locator(PARTICIPANTS).inner_text() == "2", f"the new figure did not show in {LIVE_WAIT_S} s")
             check(page.evaluate("window.__dashboardMarker") == "same page", "the page was reloaded")
             check(page.evaluate("performance.getEntriesByType('navigation').length") == 1, "a second navigation")
             check(page.url == dashboard_url, f"the page moved to {page.url}")

