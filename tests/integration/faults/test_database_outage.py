@@ -41,7 +41,7 @@ from tests.integration.faults.support import (
     differences,
     fault_config,
     generated_events,
-    independent_annual,
+    independent_documents,
     publish,
     queue_depths,
     scrape,
@@ -50,7 +50,9 @@ from tests.integration.faults.support import (
     years_of,
 )
 
-RETRY_DELAYS_MS = (300, 600, 1200, 2400)  # 4.5 s from the first attempt to the last
+# 15.5 s from an event's first attempt to its last: far longer than the short outage lasts after
+# the handler's first failure, on any machine (how short it is: benchmarks/responsiveness_bench.py)
+RETRY_DELAYS_MS = (500, 1000, 2000, 4000, 8000)
 UNTIL = date(2026, 12, 31)
 
 
@@ -141,21 +143,19 @@ def test_consumer_database_away_is_retried_or_dead_lettered_and_replayed_nothing
     retry_queues = [delay_queue(ms).name for ms in RETRY_DELAYS_MS]
     before = scrape(free_port)
 
-    # 1. away for a little while events flow (1 s, and until the handler has failed, at most 4 s):
-    #    the retries (4.5 s from an event's first failure to its last attempt) outlast it
+    # 1. away for a little while events flow (some of them published while it is away, and until
+    #    the handler has failed on one): the retries outlast it
     retried_before = consumed(before, REPORTING_CONSUMER, "retried")
-    publisher = eventlet.spawn(publish_steadily, amqp, first)
+    publisher = eventlet.spawn(publish_steadily, amqp, first[:150])
     eventlet.sleep(0.3)
     database_switch.refuse(reporting_url)
-    went_away = time.monotonic()
     try:
-        eventlet.sleep(1)
-        wait_for(lambda: consumed(scrape(free_port), REPORTING_CONSUMER, "retried") > retried_before, timeout=2.5,
+        publisher.wait()
+        publish_steadily(amqp, first[150:])
+        wait_for(lambda: consumed(scrape(free_port), REPORTING_CONSUMER, "retried") > retried_before, timeout=60,
                  interval=0.1, message="the handler to fail while its database is away")
     finally:
         database_switch.allow(reporting_url)
-    assert time.monotonic() - went_away < sum(RETRY_DELAYS_MS) / 1000
-    publisher.wait()
     wait_for(lambda: processed() >= {e["event_id"] for e in first}, timeout=60, message="the first part handled")
     wait_for(lambda: not any(queue_depths(amqp, retry_queues).values()), timeout=30, message="no retry pending")
     after_short = scrape(free_port)
@@ -164,8 +164,8 @@ def test_consumer_database_away_is_retried_or_dead_lettered_and_replayed_nothing
 
     # 2. away for longer than the retries: the events that arrive meanwhile fail on every attempt
     #    and are dead-lettered; only then does the database come back. (A failed attempt costs
-    #    the consumer ~0.2 s here, so a handful of events is what exhausts 4.5 s of retries in
-    #    a few seconds; a flood would keep it busy until the database was back.)
+    #    the consumer ~0.2 s here, so a handful of events is what exhausts 15.5 s of retries soon
+    #    after; a flood would keep it busy until the database was back.)
     doomed, rest = second[:6], second[6:]
     doomed_ids = {e["event_id"] for e in doomed}
     database_switch.refuse(reporting_url)
@@ -205,7 +205,8 @@ def test_consumer_database_away_is_retried_or_dead_lettered_and_replayed_nothing
     reference_url = migrated_templates.sqlite_copy("reporting", tmp_path / "undisturbed-reporting.db")
     expected = undisturbed_documents(events, reference_url, config, years, activities, UNTIL)
     assert not differences(got, expected), "\n".join(differences(got, expected))
-    assert got["annual"] == independent_annual(events, years)
+    oracle = independent_documents(events, years, activities, UNTIL)  # and computed the simple way
+    assert not differences(got, oracle), "\n".join(differences(got, oracle))
     dbs.dispose()
 
 
@@ -228,11 +229,11 @@ def test_producer_database_away_refuses_with_5xx_and_leaves_nothing_half_written
         })["activity_id"]
 
     def register(number: int):
-        began = time.monotonic()
+        """The gateway's answer (within the client's 60 s: an answer, not a hang) and when it came."""
         answer = requests.post(f"{gateway_url}/api/activities/{activity_id}/registrations", json={
             "name": f"Deelnemer {number}", "email": f"p{number}@example.org", "privacy_consent": True,
         }, timeout=60)
-        return answer, time.monotonic() - began
+        return answer, time.monotonic()
 
     accepted = {}  # person number -> registration id
     for number in range(3):
@@ -244,10 +245,9 @@ def test_producer_database_away_refuses_with_5xx_and_leaves_nothing_half_written
     database_switch.refuse(registration_url)
     try:
         for number in range(3, 6):
-            answer, seconds = register(number)
+            answer, _ = register(number)
             assert answer.status_code >= 500, (answer.status_code, answer.text)
             assert answer.json()["error"]
-            assert seconds < 20  # an answer, not a hang
     finally:
         database_switch.allow(registration_url)
     assert alive(registration), "the registration service died with its database connection"
@@ -255,8 +255,9 @@ def test_producer_database_away_refuses_with_5xx_and_leaves_nothing_half_written
         answer, _ = register(number)
         assert answer.status_code == 201, answer.text
         accepted[number] = answer.json()["registration_id"]
-    spy.wait("registration.created", 5, timeout=60)
-    eventlet.sleep(1)  # anything more would show now
+    dbs = Databases(config)
+    # every committed event published, with confirms: each is in the spy's queue before it is marked so
+    wait_for(lambda: dbs.unpublished("registration") == 0, timeout=60, message="the relay to publish")
     # (an event may go out twice: published, then the database went away before it was marked
     # so; the consumers are idempotent on event_id. Never two events for one registration.)
     assert {e["data"]["registration_id"] for e in distinct(spy.of_type("registration.created"))} == set(
@@ -267,24 +268,30 @@ def test_producer_database_away_refuses_with_5xx_and_leaves_nothing_half_written
     #    each is accepted (201) or refused (5xx) in time; a refused one may still have committed
     #    (the answer to its COMMIT was lost), but then whole: the registration with its event.
     #    Asking again is safe: 201, or 409 duplicate. The service itself lives on (its relay too).
+    #    One more request is sent while the database is away, so each round certainly has a
+    #    request that the outage refused or held up until the database was back.
     in_flight_people = []
     for round_, delay in enumerate((0.05, 0.2, 0.4)):
-        pool = eventlet.GreenPool(12)
+        pool = eventlet.GreenPool(13)
         in_flight = {number: pool.spawn(register, number) for number in range(10 + 20 * round_, 22 + 20 * round_)}
-        in_flight_people += list(in_flight)
         eventlet.sleep(delay)
         database_switch.refuse(registration_url)
+        in_flight[22 + 20 * round_] = pool.spawn(register, 22 + 20 * round_)
+        in_flight_people += list(in_flight)
         eventlet.sleep(0.5)
+        allowed_at = time.monotonic()
         database_switch.allow(registration_url)
-        refused = []
+        refused, held_up = [], []
         for number, thread in in_flight.items():
-            answer, seconds = thread.wait()
+            answer, answered_at = thread.wait()
             assert answer.status_code == 201 or answer.status_code >= 500, (answer.status_code, answer.text)
-            assert seconds < 30  # an answer, not a hang
+            if answered_at > allowed_at:
+                held_up.append(number)
             if answer.status_code == 201:
                 accepted[number] = answer.json()["registration_id"]
             else:
                 refused.append(number)
+        assert refused or held_up, f"round {round_}: no request was refused or held up by the outage"
         assert alive(registration), "the registration service died with its database connection"
         for number in refused:  # the participant tries again
             answer, _ = register(number)
@@ -292,7 +299,6 @@ def test_producer_database_away_refuses_with_5xx_and_leaves_nothing_half_written
             if answer.status_code == 201:
                 accepted[number] = answer.json()["registration_id"]
 
-    dbs = Databases(config)
     try:
         wait_for(lambda: dbs.unpublished("registration") == 0, timeout=60, message="the relay to publish")
         rows = dbs.rows("registration", select(registrations.c.registration_id, persons.c.email).join(
@@ -304,9 +310,7 @@ def test_producer_database_away_refuses_with_5xx_and_leaves_nothing_half_written
         assert all(by_email[f"p{n}@example.org"] == registration_id for n, registration_id in accepted.items())
         events = [e for e in dbs.events("registration") if e["event_type"] == "registration.created"]
         assert sorted(e["data"]["registration_id"] for e in events) == sorted(by_email.values())  # 1:1
-        wait_for(lambda: len(distinct(spy.of_type("registration.created"))) >= len(people), timeout=60,
-                 message="every registration's event")
-        eventlet.sleep(1)
+        # every committed event is in the spy's queue (published with confirms before marked so)
         assert sorted(e["event_id"] for e in distinct(spy.of_type("registration.created"))) == sorted(
             e["event_id"] for e in events)
     finally:
