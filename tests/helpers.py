@@ -1,6 +1,7 @@
 """Small helpers shared by integration tests."""
 from __future__ import annotations
 
+import subprocess
 import time
 
 import eventlet
@@ -41,6 +42,29 @@ def queue_depth(amqp_uri: str, queue_name: str) -> int:
         _, depth, _ = channel.queue_declare(queue_name, passive=True)
         channel.close()
     return depth
+
+
+def queue_counts(amqp_uri: str, rabbitmqctl: tuple[str, ...] = ("rabbitmqctl",),
+                 env: dict | None = None) -> dict[str, tuple[int, int]]:
+    """(ready, unacknowledged) of every queue of the vhost in `amqp_uri`, read from the queues
+    themselves by rabbitmqctl: exact now. (The management API's figures are sampled every 5 s:
+    a zero there may predate a message just delivered.) `rabbitmqctl` and `env` address another node."""
+    vhost = amqp_uri.rsplit("/", 1)[1] or "/"
+    listed = subprocess.run([*rabbitmqctl, "list_queues", "-p", vhost, "-q", "--no-table-headers",
+                             "name", "messages_ready", "messages_unacknowledged"],
+                            capture_output=True, text=True, timeout=60, check=True, env=env)
+    counts = {}
+    for line in listed.stdout.splitlines():
+        name, ready, unacknowledged = line.rsplit("\t", 2)
+        counts[name] = (int(ready), int(unacknowledged))
+    return counts
+
+
+def broker_idle(amqp_uri: str, queues, rabbitmqctl: tuple[str, ...] = ("rabbitmqctl",), env: dict | None = None) -> bool:
+    """Does none of `queues` (all of them declared) hold a message, ready or delivered and not yet
+    acknowledged? Then nothing more reaches their consumers until someone publishes."""
+    counts = queue_counts(amqp_uri, rabbitmqctl, env)
+    return all(counts.get(name) == (0, 0) for name in queues)
 
 
 class EventSpy:

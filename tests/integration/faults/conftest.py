@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from kombu import Connection
 
+from tests.helpers import broker_idle
 from tests.integration.faults.support import Processes
 
 RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
@@ -104,6 +105,10 @@ class RabbitNode:
     def ctl(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
         return subprocess.run([str(RABBITMQ_BIN / "rabbitmqctl"), "-n", self.name, *args], env=self.env,
                               capture_output=True, text=True, timeout=timeout)
+
+    def idle(self, queues) -> bool:
+        """None of `queues` on the node holds a message, ready or unacknowledged (tests.helpers.broker_idle)."""
+        return broker_idle(self.amqp_uri, queues, (str(RABBITMQ_BIN / "rabbitmqctl"), "-n", self.name), self.env)
 
     def stop(self) -> None:
         """A clean stop of the whole node (connections closed, queues written out)."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import socket
 
-import eventlet
 from eventlet.event import Event
 from kombu import Connection, Exchange
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, insert, select
@@ -22,7 +21,7 @@ from kernel.consumer import event_handler
 from kernel.dependencies import Database
 from kernel.envelope import new_event
 from kernel.tables import kernel_metadata
-from tests.helpers import wait_for
+from tests.helpers import broker_idle, wait_for
 
 metadata = MetaData()
 # one row per counted event and no unique key: a double count would show
@@ -30,6 +29,7 @@ counted = Table("counted", metadata, Column("id", Integer, primary_key=True),
                 Column("event_id", String(36), nullable=False))
 HANDLER_WAITING = Event()
 RELEASE_HANDLER = Event()
+DELIVERED: list[str] = []  # the activity of every event the handler was given, in order
 
 
 class HeldCounter:
@@ -40,6 +40,7 @@ class HeldCounter:
 
     @event_handler("registration", "activity.completed")
     def count(self, event):
+        DELIVERED.append(event["data"]["activity_id"])
         with self.db.unit_of_work() as uow:
             if uow.claim(event):
                 uow.session.execute(insert(counted).values(event_id=event["event_id"]))
@@ -81,14 +82,17 @@ def test_connection_lost_under_a_running_handler_neither_kills_the_service_nor_d
     consumer = entrypoint.queue_consumer._consumers[entrypoint]
     # the handler cuts its consumer's own connection (client side) and returns: the ack meets a dead socket
     RELEASE_HANDLER.send(consumer.channel.connection.transport.sock)
-    eventlet.sleep(0.5)
-
+    # the held event was never acked: the broker gives it again, once the service has reconnected by itself
+    wait_for(lambda: DELIVERED.count("held") == 2, timeout=60, message="the held event redelivered")
     assert not container._being_killed and not container._died.ready(), "the service dies with its connection"
+
     after = new_event("registration", "activity.completed", {"activity_id": "after"})
-    publish(platform_config["AMQP_URI"], after)  # it reconnected by itself and consumes again
-    wait_for(lambda: sorted(rows()) == sorted([held["event_id"], after["event_id"]]), timeout=60,
-             message="both events counted")
-    eventlet.sleep(1)  # the held event came back (it was never acked): still counted once
-    assert sorted(rows()) == sorted([held["event_id"], after["event_id"]])
+    publish(platform_config["AMQP_URI"], after)  # it consumes again
+    wait_for(lambda: "after" in DELIVERED, timeout=60, message="the next event handled")
+    # nothing more can arrive once the queue holds no message, ready or delivered and unacknowledged
+    wait_for(lambda: broker_idle(platform_config["AMQP_URI"], [entrypoint.queue.name]), timeout=60, interval=0.2,
+             message="the queue empty and every delivery acknowledged")
+    assert DELIVERED == ["held", "held", "after"]
+    assert sorted(rows()) == sorted([held["event_id"], after["event_id"]])  # the held event counted once
     assert not container._being_killed and not container._died.ready()
     engine.dispose()

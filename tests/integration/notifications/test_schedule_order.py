@@ -5,19 +5,20 @@ newest times. Real RabbitMQ, real SMTP; registration's own events are taken off 
 published again in the order the test wants."""
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime, timedelta
 
-import eventlet
 import pytest
 from sqlalchemy import create_engine, select
 
 from kernel.envelope import new_event
 from kernel.tables import processed_events
+from kernel.topology import delay_queue
 from services.notifications.models import activity_schedule
 from services.notifications.service import NotificationsService
 from services.registration.service import RegistrationService
-from tests.helpers import drain_queue, queue_depth, wait_for
+from tests.helpers import broker_idle, drain_queue, queue_depth, wait_for
 from tests.integration.notifications.conftest import publish
 from tests.integration.notifications.test_delivery import attachments, ics_fields
 from tests.integration.registration.conftest import activity_payload, registration_payload
@@ -62,12 +63,35 @@ def handled(db: NotificationsDb, envelope: dict) -> None:
     wait_for(lambda: db.processed(envelope["event_id"]), message=f"{envelope['event_type']} handled")
 
 
+def settled(config: dict) -> None:
+    """Wait until every delivery on the activity queues (and their retries) is handled and acknowledged:
+    nothing more reaches notifications then, unless someone publishes."""
+    queues = [SCHEDULED_QUEUE, UPDATED_QUEUE, *(delay_queue(ms).name for ms in config["EVENTS"]["RETRY_DELAYS_MS"])]
+    wait_for(lambda: broker_idle(config["AMQP_URI"], queues), timeout=60, interval=0.2,
+             message="the activity queues empty and every delivery acknowledged")
+
+
+@pytest.fixture
+def reminder_rounds(monkeypatch) -> list:
+    """One entry per finished run of notifications' reminder timer (the service itself unchanged)."""
+    rounds = []
+    send_reminders = NotificationsService.send_reminders
+
+    def counted(self):
+        send_reminders(self)
+        rounds.append(True)
+
+    monkeypatch.setattr(NotificationsService, "send_reminders", functools.wraps(send_reminders)(counted))
+    return rounds
+
+
 def moved_mails(smtp) -> list:
     return [m for m in smtp.messages() if m["Subject"].startswith("New date")]
 
 
 def test_an_update_handled_before_its_schedule_is_told_once_and_its_times_kept(
-        smtp_factory, notif_config, container_factory, registration, notifications, notifications_db):
+        smtp_factory, notif_config, container_factory, registration, notifications, notifications_db,
+        reminder_rounds):
     """The move comes first (nothing to compare it with: no mail yet); the older activity.scheduled then
     shows it was a move (one mail, caused by the update; SMTP refuses it once, so it goes out on the
     activity.scheduled's retry) and does not bring the old times back: no reminder for the old start,
@@ -101,7 +125,9 @@ def test_an_update_handled_before_its_schedule_is_told_once_and_its_times_kept(
     smtp.wait(1)
     for envelope in (updated, scheduled):  # redelivered: nothing twice
         publish(amqp, envelope)
-    eventlet.sleep(2)  # several reminder rounds
+    settled(notif_config)
+    rounds = len(reminder_rounds)
+    wait_for(lambda: len(reminder_rounds) >= rounds + 2, message="two more reminder rounds")
 
     assert [m["Subject"] for m in smtp.messages()] == ["New date: Trefdag"]
     (mail,) = smtp.messages()
@@ -143,7 +169,7 @@ def test_two_updates_handled_newest_first_keep_the_newest_times_and_never_move_b
     smtp.wait(2)  # the confirmation and the move
     for envelope in (newer, older):  # redelivered: nothing twice
         publish(amqp, envelope)
-    eventlet.sleep(1.5)
+    settled(notif_config)
 
     assert sorted(m["Subject"] for m in smtp.messages()) == ["New date: Studiedag", "You are registered: Studiedag"]
     (mail,) = moved_mails(smtp)
