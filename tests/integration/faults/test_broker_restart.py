@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from kernel.tables import kernel_metadata
+from kernel.topology import delay_queue
 from tests.helpers import wait_for
 from tests.integration.faults.support import (
     REPORTING_CONSUMER,
@@ -138,7 +139,11 @@ def test_broker_restarted_and_crashed_mid_stream_loses_and_double_counts_nothing
         timings["all handled after crash"] = round(time.monotonic() - crashed, 1)
         completed = [e["event_id"] for e in events if e["event_type"] == "activity.completed"]
         counted = lambda: dbs.rows_scalars("counter", select(seen.c.event_id))  # noqa: E731
-        time.sleep(2)  # a late duplicate would show now
+        # nothing more can arrive once no queue holds a message, ready or delivered and unacknowledged
+        consumed_queues = [REPORTING_QUEUE, COUNTER_QUEUE,
+                           *(delay_queue(ms).name for ms in config["EVENTS"]["RETRY_DELAYS_MS"])]
+        wait_for(lambda: rabbit_node.idle(consumed_queues), timeout=120, interval=0.5,
+                 message="the consumers' queues empty and every delivery acknowledged")
         for process in ("registration", "reporting", "counter"):
             assert group[process].running() and group[process].starts == 1  # nothing had to be restarted
         years, activities = years_of(events), activity_ids(events)

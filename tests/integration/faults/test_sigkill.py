@@ -18,16 +18,13 @@ import time
 from collections import Counter
 from datetime import datetime
 
-import eventlet
-import requests
 from sqlalchemy import select
 
 from kernel.config import CENTRE_TIMEZONE
 from kernel.topology import consumers_of, delay_queue
-from services.notifications import domain as notifications_domain
 from services.notifications.models import captured_mail, messages
 from services.notifications.service import NotificationsService
-from tests.helpers import wait_for
+from tests.helpers import broker_idle, queue_counts, wait_for
 from tests.integration.faults.driver import Driver
 from tests.integration.faults.support import (
     REPORTING_CONSUMER,
@@ -49,6 +46,8 @@ SERVICES = ("registration", "requests", "reporting", "notifications")
 KILLS = (("registration", 0.12), ("reporting", 0.32), ("notifications", 0.52), ("requests", 0.72))
 ACTIVITIES = 40  # about 20 events each
 REQUESTS = 21
+# the mails a registration calls for, written out here (not read from notifications' code)
+CREATED_TEMPLATES = {"confirmed": "registration_confirmed", "waitlisted": "waitlisted"}
 
 
 def test_sigkill_of_each_service_in_turn_loses_and_double_counts_nothing(
@@ -65,11 +64,11 @@ def test_sigkill_of_each_service_in_turn_loses_and_double_counts_nothing(
         driver = Driver(config, activities=ACTIVITIES, requests_=REQUESTS, held_back=2)
         driver.set_up()
         driver.start()
-        work_at_kill = {}
+        work_at_kill, in_flight_at_kill = {}, {}
         for victim, share in KILLS:
             wait_for(lambda share=share: driver.progress() >= share, timeout=300, interval=0.1,
                      message=f"{share:.0%} of the stream before killing {victim}")
-            work_at_kill[victim] = kill_with_work_in_hand(victim, group, dbs, driver)
+            work_at_kill[victim] = kill_with_work_in_hand(victim, group, dbs, driver, in_flight_at_kill)
             assert driver.progress() < 1, f"the stream was over when {victim} was killed; it proves too little"
             killed = time.monotonic()
             group[victim].start()
@@ -82,8 +81,10 @@ def test_sigkill_of_each_service_in_turn_loses_and_double_counts_nothing(
         try:
             wait_for(lambda: not unsettled(config, dbs), timeout=240, interval=1, message="the platform to settle")
         except AssertionError as exc:
-            raise AssertionError(f"{exc}: {unsettled(config, dbs)}; queues: {busy_queues(config)}") from None
-        eventlet.sleep(3)  # a late redelivery would show now
+            raise AssertionError(f"{exc}: {unsettled(config, dbs)}; queues: {queue_counts(config['AMQP_URI'])}") from None
+        # nothing more can arrive once no queue holds a message, ready or delivered and unacknowledged
+        wait_for(lambda: broker_idle(config["AMQP_URI"], consumed_queues(config)), timeout=120, interval=0.5,
+                 message="the consumers' queues empty and every delivery acknowledged")
         assert not unsettled(config, dbs)
         timings["settled"] = time.monotonic() - began
         events = dbs.events("registration", "requests")
@@ -100,7 +101,17 @@ def test_sigkill_of_each_service_in_turn_loses_and_double_counts_nothing(
     print("events:", dict(counts), "work at kill:", work_at_kill, "timings:", timings,
           "driver failures:", driver.failures)
     assert sum(counts.values()) >= 650 and counts["attendance.recorded"] >= 150 and counts["request.delivered"]
-    assert len(driver.failures) <= 10, driver.failures  # only calls caught by a kill may fail
+    # Only a call caught by a kill may fail (redelivered to the restarted service, it may run twice
+    # and answer "already done"): one in flight on the killed service, or a requests call waiting on
+    # registration's answer (get_organisation) when registration was killed. Reporting and
+    # notifications serve no caller of the driver. So, per service, at most the calls in flight then.
+    may_fail = {
+        "registration": in_flight_at_kill["registration"]["registration"],
+        "requests": in_flight_at_kill["requests"]["requests"] + in_flight_at_kill["registration"]["requests"],
+    }
+    failed = Counter(service for service, _, _ in driver.failures)
+    assert set(failed) <= set(may_fail) and all(failed[s] <= may_fail[s] for s in failed), (
+        driver.failures, in_flight_at_kill)
 
     # reporting counted each event once: exactly the consumed ones the producers committed
     wanted = {e["event_id"] for e in events if e["event_type"] in REPORTING_TYPES}
@@ -125,8 +136,9 @@ def test_sigkill_of_each_service_in_turn_loses_and_double_counts_nothing(
     dbs.dispose()
 
 
-def kill_with_work_in_hand(victim: str, group, dbs: Databases, driver: Driver) -> int:
-    """Freeze `victim` until it demonstrably holds unfinished work, then SIGKILL it; how much work."""
+def kill_with_work_in_hand(victim: str, group, dbs: Databases, driver: Driver, in_flight_at_kill: dict) -> int:
+    """Freeze `victim` until it demonstrably holds unfinished work, then SIGKILL it; how much work.
+    Records the driver's calls in flight at the kill, per service, in `in_flight_at_kill[victim]`."""
     process = group[victim]
     if victim in ("registration", "requests"):  # producers: a caller is waiting on the frozen service
         process.freeze()
@@ -151,6 +163,8 @@ def kill_with_work_in_hand(victim: str, group, dbs: Databases, driver: Driver) -
         process.freeze()
         work = wait_for(lambda: max(0, created() - at_freeze - 4), timeout=60, interval=0.3,
                         message="registrations for the frozen notifications")
+    # the driver's lanes are green threads of this process: none runs between the count and the kill
+    in_flight_at_kill[victim] = Counter(driver.in_flight)
     process.kill()
     return work
 
@@ -158,6 +172,12 @@ def kill_with_work_in_hand(victim: str, group, dbs: Databases, driver: Driver) -
 def notification_queues() -> list[str]:
     return [f"evt-{s.bindings[0][0]}-{s.bindings[0][1]}--{s.service_name}.{s.method_name}"
             for s in consumers_of(NotificationsService)]
+
+
+def consumed_queues(config: dict) -> list[str]:
+    """The queues of the event consumers under test (reporting's, notifications') and the retries'."""
+    return ["evt-batch--reporting.on_events", *notification_queues(),
+            *(delay_queue(ms).name for ms in config["EVENTS"]["RETRY_DELAYS_MS"])]
 
 
 def unsettled(config: dict, dbs: Databases) -> str:
@@ -174,21 +194,12 @@ def unsettled(config: dict, dbs: Databases) -> str:
     if unsent := must - set(sent_mails(dbs)):
         return f"{len(unsent)} mails not sent, e.g. {sorted(unsent)[:3]}"
     unfinished = dbs.rows("notifications", select(messages.c.notification_id).where(
-        messages.c.status.in_((notifications_domain.PENDING, notifications_domain.SENDING))))
+        messages.c.status.in_(("pending", "sending"))))
     if unfinished:
         return f"{len(unfinished)} notifications pending or sending"
-    queues = ["evt-batch--reporting.on_events", *notification_queues(),
-              *(delay_queue(ms).name for ms in config["EVENTS"]["RETRY_DELAYS_MS"])]
-    depths = {name: depth for name, depth in queue_depths(config["AMQP_URI"], queues).items() if depth}
+    depths = {name: depth for name, depth in queue_depths(config["AMQP_URI"], consumed_queues(config)).items()
+              if depth}
     return f"queues not empty: {depths}" if depths else ""
-
-
-def busy_queues(config: dict) -> dict:
-    """Every queue of the test's vhost holding messages, ready or unacknowledged (management API)."""
-    vhost = config["AMQP_URI"].rsplit("/", 1)[1]
-    queues = requests.get(f"http://127.0.0.1:15672/api/queues/{vhost}", auth=("guest", "guest"), timeout=10).json()
-    return {q["name"]: (q.get("messages_ready"), q.get("messages_unacknowledged"), q.get("consumers"))
-            for q in queues if q.get("messages_ready") or q.get("messages_unacknowledged")}
 
 
 def sent_mails(dbs: Databases) -> Counter:
@@ -216,8 +227,7 @@ def expected_mails(events: list[dict]) -> tuple[set, set]:
     for e in events:
         data, kind, event_id = e["data"], e["event_type"], e["event_id"]
         if kind in ("registration.created", "registration.confirmed"):
-            template = (notifications_domain.CREATED_TEMPLATES[data["status"]]
-                        if kind == "registration.created" else "promoted")
+            template = (CREATED_TEMPLATES[data["status"]] if kind == "registration.created" else "promoted")
             key = (event_id, person[data["registration_id"]], template)
             (may if data["registration_id"] in cancelled else must).add(key)
         elif kind == "registration.cancelled" and data["cancelled_by"] != "system":
