@@ -10,9 +10,9 @@ from datetime import date
 import eventlet
 from kombu import Connection
 
-from kernel.topology import DEAD_LETTER_QUEUE
+from kernel.topology import DEAD_LETTER_QUEUE, delay_queue
 from services.reporting.service import ReportingService
-from tests.helpers import queue_depth, wait_for
+from tests.helpers import broker_idle, queue_depth, wait_for
 from tests.integration.faults.support import (
     REPORTING_CONSUMER,
     REPORTING_TYPES,
@@ -75,9 +75,11 @@ def test_a_poison_event_is_dead_lettered_and_the_stream_goes_on(platform_config,
             for labels in (dict(consumer=REPORTING_CONSUMER, event_type=kind, outcome=outcome)
                            for kind in ([event_type] if event_type else REPORTING_TYPES)))
 
-    # every delivery settled: as many handled as were published, and the poison's last attempt counted
-    wait_for(lambda: moved("handled") >= len(events) and moved("dead_lettered") >= 1, timeout=30,
-             message="every delivery counted")
+    # every delivery settled: as many handled as were published, the poison's last attempt counted,
+    # and the queue and its retries hold nothing more, ready or unacknowledged
+    queues = ["evt-batch--reporting.on_events", *(delay_queue(ms).name for ms in config["EVENTS"]["RETRY_DELAYS_MS"])]
+    wait_for(lambda: moved("handled") >= len(events) and moved("dead_lettered") >= 1 and broker_idle(amqp, queues),
+             timeout=30, interval=0.2, message="every delivery counted and acknowledged")
     assert dbs.processed("reporting", REPORTING_CONSUMER) == wanted  # each other event once, never the poison
 
     with Connection(amqp) as connection:
