@@ -27,7 +27,7 @@ BEGIN
      WHERE datname = current_database() AND state = 'active' AND query LIKE 'SELECT pg_temp.wait_for_peers%';
     most := greatest(most, seen);
     IF seen >= wanted THEN
-      PERFORM pg_advisory_lock(17);
+      PERFORM pg_advisory_lock_shared(17);  -- shared: two sessions may both see them all
       RETURN wanted;
     END IF;
     IF EXISTS (SELECT 1 FROM pg_locks l JOIN pg_database d ON d.oid = l.database
