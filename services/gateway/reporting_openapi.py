@@ -94,10 +94,12 @@ class KpiDemandDrivenSchema(Schema):
 
 
 class KpiTotalsSchema(Schema):
-    activities = _n()
+    activities = _n(description="Completed open-offer activities plus delivered requests.")
     dagdelen = _n()
     participants = _n()
     organisations_reached = _n(description="Both tracks together, each organisation once.")
+    organisations_reached_tracks_added = _n(
+        description="The open offer's organisations reached plus the demand-driven track's (the published table's sum).")
     recognised_reach = fields.Nested(KpiRecognisedReachSchema, required=True)
 
 

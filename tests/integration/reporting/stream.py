@@ -331,10 +331,11 @@ def expected_figures(events, in_period) -> dict:
             for g in ("primary", "secondary")},
     }
     totals = {
-        "activities": len(completed),
+        "activities": len(completed) + demand_driven["requests_delivered"],
         "dagdelen": dagdelen + demand_driven["dagdelen"],
         "participants": len(attended) + demand_driven["participants"],
         "organisations_reached": len(open_orgs | dd_orgs),
+        "organisations_reached_tracks_added": len(open_orgs) + len(dd_orgs),
         "recognised_reach": {"reached": len(all_rorgs), "total": len(recognised_dir),
                              "pct": _pct(len(all_rorgs), len(recognised_dir))},
     }

@@ -97,3 +97,38 @@ def test_units_kept_between_batches_give_the_same_documents(reporting_db, worker
     feed(reporting_db, events[half:], seed=5, caches=caches)
     assert documents(reporting_db) == expected_documents(stream.known_stream())
     assert any(cache._entries for cache in caches)
+
+
+def test_totals_over_both_tracks_are_the_hand_counted_ones(reporting_db):
+    """Counted by hand from known_stream, not by the oracle. 2025: activity a1 completed, request
+    q1 received (delivered in 2026); orgs o1, o4, o3 reached by a1, none by a delivery.
+    2026: a2 and a4 completed (a3 cancelled, a5 not held), q4 of the requests received delivered;
+    a2 and a4 reach o1, o2, o3, o4, o5, o7; the deliveries of q1 and q4 reach o1 and o6."""
+    events = stream.known_stream()
+    feed(reporting_db, stream.shuffled_with_duplicates(events, seed=21), seed=8)
+    got = documents(reporting_db)["annual"]
+    assert got[2025]["totals"]["activities"] == 1 + 1
+    assert got[2026]["totals"]["activities"] == 2 + 1
+    assert (got[2025]["totals"]["organisations_reached"], got[2025]["totals"]["organisations_reached_tracks_added"]) \
+        == (3, 3 + 0)
+    assert (got[2026]["totals"]["organisations_reached"], got[2026]["totals"]["organisations_reached_tracks_added"]) \
+        == (7, 6 + 2)
+
+
+def test_a_negative_nps_is_the_hand_counted_one(reporting_db):
+    """Three answers: one promoter (9), two detractors (6 and 0): (1 - 2) / 3 = -33.3 %, score -33."""
+    s = stream.Stream()
+    s.activity("2026-01-02T09:00:00+00:00", "n1", "2026-02-02T09:00:00+00:00")
+    for number, (person, recommend) in enumerate((("p1", 9), ("p2", 6), ("p3", 0)), start=1):
+        s.register("2026-01-03T09:00:00+00:00", f"nr{number}", "n1", person, stream.O1)
+        s.attend("2026-02-02T16:00:00+00:00", f"nr{number}", "n1", person, stream.O1, 1)
+        s.evaluate("2026-02-03T09:00:00+00:00", f"ne{number}", f"nr{number}", "n1", 7, recommend)
+    s.emit("activity.completed", "2026-02-02T17:00:00+00:00", activity_id="n1")
+    feed(reporting_db, list(reversed(s.events)) + s.events[:4], seed=2)
+    expected = {"score": -33, "promoters_pct": 33.3, "passives_pct": 0.0, "detractors_pct": 66.7, "respondents": 3}
+    with reporting_db.unit_of_work() as uow:
+        annual = store.annual(uow.session, 2026)
+        activity = store.activity(uow.session, "n1")
+    assert annual["open_offer"]["nps"] == {**expected, "activities_measured": 1}
+    assert activity["nps"] == expected
+    assert annual["open_offer"]["satisfaction_pct"] == 70.0

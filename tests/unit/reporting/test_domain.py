@@ -28,6 +28,7 @@ EMPTY_ANNUAL = {
                       "participations": 0, "organisations_reached": 0,
                       "organisations_reached_by_target_group": {"primary": 0, "secondary": 0}},
     "totals": {"activities": 0, "dagdelen": 0, "participants": 0, "organisations_reached": 0,
+               "organisations_reached_tracks_added": 0,
                "recognised_reach": {"reached": 0, "total": 0, "pct": None}},
 }
 
