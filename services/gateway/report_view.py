@@ -20,9 +20,19 @@ DASH = "–"
 _SEPARATORS = {"nl": (".", ","), "fr": ("\u202f", ","), "en": (",", ".")}  # thousands, decimal
 
 
+# Figures keyed by a value found in the events (a goal, theme or kind; a goal holds dots):
+# the key is written `*` and passed as {value}; a breakdown's measure follows the key.
+_KEYED_MEASURED = ("by_goal", "by_theme", "by_kind")
+_KEYED = ("requests_delivered_by_goal",)
+
+
 def label(figure: str, t) -> str:
     """The figure's label: `kpi.<path without section>`, an organisation type written `*`."""
     parts = figure.split(".")[1:]
+    if parts[0] in _KEYED_MEASURED and len(parts) >= 3:
+        return _keyed_label(t, f"kpi.{parts[0]}.*.{parts[-1]}", ".".join(parts[1:-1]), figure)
+    if parts[0] in _KEYED and len(parts) >= 2:
+        return _keyed_label(t, f"kpi.{parts[0]}.*", ".".join(parts[1:]), figure)
     org_type = next((part for part in parts if part in ORG_TYPES), None)
     key = "kpi." + ".".join("*" if part in ORG_TYPES else part for part in parts)
     if t(key) == key:  # a figure with no label yet (added to the document later): its path
@@ -30,6 +40,12 @@ def label(figure: str, t) -> str:
     if org_type is None:
         return t(key)
     return t(key, org_type=t(f"org_type.{org_type}"))
+
+
+def _keyed_label(t, name: str, key: str, figure: str) -> str:
+    if t(name) == name:
+        return figure
+    return t(name, value=t("kpi_key.none") if key == "none" else key)
 
 
 def _number(value, digits: int, lang: str) -> str:

@@ -57,6 +57,22 @@ class KpiOpenOfferReachSchema(KpiRecognisedReachSchema):
                               metadata={"description": "Recognised organisation type -> reached and total."})
 
 
+def _counts(description: str):
+    return fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
+                       metadata={"description": description})
+
+
+class KpiBreakdownSchema(Schema):
+    activities = _n()
+    dagdelen = _n()
+    participants = _n()
+
+
+def _breakdown(of: str):
+    return fields.Dict(keys=fields.String(), values=fields.Nested(KpiBreakdownSchema), required=True, metadata={
+        "description": f"Completed activities of the period and their participants by {of} (\"none\": no value)."})
+
+
 class KpiOpenOfferSchema(Schema):
     activities = _n(description="Completed activities (cancelled ones are counted apart).")
     activities_by_format = fields.Nested(KpiByFormatSchema, required=True)
@@ -76,6 +92,14 @@ class KpiOpenOfferSchema(Schema):
     evaluations = _n(description="Answered evaluations (the respondents behind satisfaction_pct).")
     nps = fields.Nested(KpiYearNpsSchema, required=True)
     recognised_reach = fields.Nested(KpiOpenOfferReachSchema, required=True)
+    unique_participants_by_org_type = _counts("Organisation type -> distinct persons.")
+    participations_by_org_type = _counts("Organisation type -> person-days.")
+    organisations_reached_by_org_type = _counts("Organisation type -> distinct organisations.")
+    participations_by_target_group = fields.Nested(KpiByTargetGroupSchema, required=True)
+    coordinators_pct = _pct()
+    by_goal = _breakdown("strategic/operational goal")
+    by_theme = _breakdown("theme")
+    by_kind = _breakdown("kind")
 
 
 class KpiDemandDrivenSchema(Schema):
@@ -91,6 +115,11 @@ class KpiDemandDrivenSchema(Schema):
     participations = _n()
     organisations_reached = _n()
     organisations_reached_by_target_group = fields.Nested(KpiByTargetGroupSchema, required=True)
+    dagdelen_by_target_group = fields.Nested(KpiByTargetGroupSchema, required=True)
+    participations_by_target_group = fields.Nested(KpiByTargetGroupSchema, required=True)
+    participants_by_org_type = _counts("Requesting organisation's type -> participants delivered to.")
+    organisations_reached_by_org_type = _counts("Requesting organisation's type -> distinct organisations.")
+    requests_delivered_by_goal = _counts("Goal -> delivered requests (\"none\": no goal), by the year received.")
 
 
 class KpiTotalsSchema(Schema):

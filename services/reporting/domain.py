@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from kernel.config import CENTRE_TIMEZONE
-from kernel.contract import FORMATS, ORG_TYPES_RECOGNISED, TARGET_GROUPS
+from kernel.contract import COORDINATOR, FORMATS, ORG_TYPES_RECOGNISED, TARGET_GROUPS
 from kernel.envelope import event_stamp
 
 SCHEDULED, CANCELLED, COMPLETED = "scheduled", "cancelled", "completed"
@@ -152,6 +152,7 @@ class Attendance:
     days_attended: int
     at: datetime
     event_id: str
+    role: str | None = None
 
 
 @dataclass
@@ -214,6 +215,7 @@ class Request:
     org_type: str | None = None
     recognised: bool | None = None
     target_group: str | None = None
+    goal: str | None = None
     decision: str | None = None
     referred: bool = False
     decision_at: datetime | None = None
@@ -314,7 +316,7 @@ def _attendance(facts: Facts, event: dict, data: dict) -> None:
             registration_id=data["registration_id"], activity_id=activity.activity_id,
             person_key=person_key(data["person_id"]), organisation_id=data.get("organisation_id"),
             org_type=data["org_type"], recognised=bool(data["recognised"]), target_group=data["target_group"],
-            days_attended=int(data["days_attended"]), at=at, event_id=event_id,
+            days_attended=int(data["days_attended"]), at=at, event_id=event_id, role=data.get("role"),
         )
         facts.dirty.add(("attendance", data["registration_id"]))
 
@@ -349,6 +351,7 @@ def _request_received(facts: Facts, event: dict, data: dict) -> None:
         request.organisation_id = data.get("organisation_id")
         request.org_type, request.recognised = data["org_type"], bool(data["recognised"])
         request.target_group = data["target_group"]
+        request.goal = data.get("goal")
         facts.dirty.add(("request", request.request_id))
 
 
@@ -462,6 +465,11 @@ def activity_contribution(activity: Activity) -> Contribution:
     if cancelled:  # an activity called off counts apart: none of its participants or answers
         return result
     read = member_scopes(scopes)
+    # the breakdowns of the 1.1 document: read by year and rolling window only, so kept in no month
+    breakdowns = activity_breakdowns(activity) if activity.known and activity.status == COMPLETED else []
+    for metric in breakdowns:
+        result.add(read, f"{metric}.activities")
+        result.add(read, f"{metric}.dagdelen", activity.dagdelen)
     for attended in activity.attendance.values():
         if attended.days_attended < 1:
             continue
@@ -469,12 +477,20 @@ def activity_contribution(activity: Activity) -> Contribution:
         result.add(both, "participations", attended.days_attended)
         result.add(scopes, f"participants:{attended.target_group}")
         result.add(scopes, f"participants_org:{attended.org_type}")
+        result.add(read, f"participations:{attended.target_group}", attended.days_attended)
+        result.add(read, f"participations_org:{attended.org_type}", attended.days_attended)
+        if attended.role == COORDINATOR:
+            result.add(read, "coordinators")
+        for metric in breakdowns:
+            result.add(read, f"{metric}.participants")
         result.join(read, "persons", attended.person_key)
         result.join(read, f"persons:{attended.target_group}", attended.person_key)
+        result.join(read, f"persons_org:{attended.org_type}", attended.person_key)
         if attended.organisation_id:
             org = attended.organisation_id
             result.join(scopes, "orgs", org)  # in the month too
             result.join(read, f"orgs:{attended.target_group}", org)
+            result.join(read, f"orgs_org:{attended.org_type}", org)
             result.join(read, "all_orgs", org)
             if attended.recognised:
                 result.join(read, "rorgs", org)
@@ -499,6 +515,17 @@ def activity_contribution(activity: Activity) -> Contribution:
     return result
 
 
+BREAKDOWNS = ("by_goal", "by_theme", "by_kind")  # of completed activities: activities, dagdelen, participants
+NO_KEY = "none"  # a breakdown's key for a null value (an activity or request without a goal)
+
+
+def activity_breakdowns(activity: Activity) -> list[str]:
+    """The metric prefixes of a completed activity's goal, theme and kind (`by_goal:SD1.OD4`);
+    the measure is appended after a dot."""
+    keys = (activity.goal, activity.theme, activity.kind)
+    return [f"{breakdown}:{key or NO_KEY}" for breakdown, key in zip(BREAKDOWNS, keys, strict=True)]
+
+
 def request_contribution(request: Request) -> Contribution:
     """Funnel counts to the year received; delivered volumes to the year delivered."""
     result = Contribution()
@@ -516,16 +543,22 @@ def request_contribution(request: Request) -> Contribution:
     if request.deliveries:
         result.add(received, "requests_delivered")
         result.add(received, f"requests_delivered:{group}")
+        result.add(member_scopes(received), f"requests_delivered_goal:{request.goal or NO_KEY}")
     for delivery in request.deliveries.values():
         delivered = time_scopes(delivery.delivered_at)
+        read = member_scopes(delivered)
         result.add(delivered, "dd_dagdelen", delivery.dagdelen)
         result.add(delivered, "dd_participants", delivery.participants)
         result.add(delivered, f"dd_participants:{group}", delivery.participants)
         result.add(delivered, "dd_participations", delivery.participations)
+        result.add(read, f"dd_dagdelen:{group}", delivery.dagdelen)
+        result.add(read, f"dd_participations:{group}", delivery.participations)
+        result.add(read, f"dd_participants_org:{request.org_type}", delivery.participants)
         if request.organisation_id:
-            org, read = request.organisation_id, member_scopes(delivered)
+            org = request.organisation_id
             result.join(read, "dd_orgs", org)
             result.join(read, f"dd_orgs:{group}", org)
+            result.join(read, f"dd_orgs_org:{request.org_type}", org)
             result.join(read, "all_orgs", org)
             if request.recognised:
                 result.join(read, "all_rorgs", org)
@@ -616,6 +649,25 @@ def _by_group(values: dict, prefix: str) -> dict:
     return {group: int(values.get(f"{prefix}:{group}", 0)) for group in TARGET_GROUPS}
 
 
+def _by_key(values: dict, prefix: str) -> dict:
+    """`{key: n}` of the metrics `<prefix><key>`, only keys with a figure, sorted."""
+    return {metric[len(prefix):]: int(value) for metric, value in sorted(values.items())
+            if metric.startswith(prefix) and value}
+
+
+def _breakdown(values: dict, breakdown: str) -> dict:
+    """`{key: {"activities", "dagdelen", "participants"}}` of `by_goal`, `by_theme` or `by_kind`."""
+    prefix, measures = f"{breakdown}:", ("activities", "dagdelen", "participants")
+    out: dict[str, dict[str, int]] = {}
+    for metric, value in sorted(values.items()):
+        if not value or not metric.startswith(prefix):
+            continue
+        key, _, measure = metric[len(prefix):].rpartition(".")
+        if measure in measures:
+            out.setdefault(key, dict.fromkeys(measures, 0))[measure] = int(value)
+    return out
+
+
 def kpi_document(counters: dict[str, int], directory: dict[str, int]) -> dict:
     """The key-figure document (DESIGN.md) of one period, without its period key.
 
@@ -626,11 +678,7 @@ def kpi_document(counters: dict[str, int], directory: dict[str, int]) -> dict:
     activities = c["activities"]
     participants = c["participants"]
     respondents = c["respondents"]
-    prefix = "participants_org:"
-    by_org_type = {
-        metric[len(prefix):]: int(value) for metric, value in sorted(c.items())
-        if metric.startswith(prefix) and value
-    }
+    by_org_type = _by_key(c, "participants_org:")
     reach_by_type = {}
     for org_type in ORG_TYPES_RECOGNISED:
         reached = int(c[distinct_metric(f"rorgs:{org_type}")])
@@ -686,6 +734,21 @@ def kpi_document(counters: dict[str, int], directory: dict[str, int]) -> dict:
             group: int(c[distinct_metric(f"dd_orgs:{group}")]) for group in TARGET_GROUPS
         },
     }
+    open_offer.update({  # the fields of the 1.1 document, after those of 1.0
+        "unique_participants_by_org_type": _by_key(c, distinct_metric("persons_org:")),
+        "participations_by_org_type": _by_key(c, "participations_org:"),
+        "organisations_reached_by_org_type": _by_key(c, distinct_metric("orgs_org:")),
+        "participations_by_target_group": _by_group(c, "participations"),
+        "coordinators_pct": pct(c["coordinators"], participants),
+        **{breakdown: _breakdown(c, breakdown) for breakdown in BREAKDOWNS},
+    })
+    demand_driven.update({
+        "dagdelen_by_target_group": _by_group(c, "dd_dagdelen"),
+        "participations_by_target_group": _by_group(c, "dd_participations"),
+        "participants_by_org_type": _by_key(c, "dd_participants_org:"),
+        "organisations_reached_by_org_type": _by_key(c, distinct_metric("dd_orgs_org:")),
+        "requests_delivered_by_goal": _by_key(c, "requests_delivered_goal:"),
+    })
     totals = {
         "activities": activities + c["requests_delivered"],
         "dagdelen": c["dagdelen"] + c["dd_dagdelen"],

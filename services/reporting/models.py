@@ -67,6 +67,7 @@ attendance_facts = Table(
     Column("days_attended", Integer, nullable=False),
     Column("at", UtcDateTime, nullable=False),
     Column("event_id", String(36), nullable=False),
+    Column("role", String(40), nullable=True),
     Index("ix_attendance_facts_activity", "activity_id"),
 )
 
@@ -96,6 +97,7 @@ request_facts = Table(
     Column("org_type", String(40), nullable=True),
     Column("recognised", Boolean, nullable=True),
     Column("target_group", String(20), nullable=True),
+    Column("goal", String(40), nullable=True),
     Column("decision", String(20), nullable=True),
     Column("referred", Boolean, nullable=False),
     Column("decision_at", UtcDateTime, nullable=True),
@@ -126,7 +128,7 @@ kpi_counters = Table(
     "kpi_counters",
     metadata,
     Column("scope", String(80), primary_key=True),
-    Column("metric", String(80), primary_key=True),
+    Column("metric", String(160), primary_key=True),
     Column("value", Integer, nullable=False),
 )
 

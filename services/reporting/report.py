@@ -69,13 +69,21 @@ def figure_paths(documents: list[dict]) -> list[str]:
 
 
 def value_at(document: dict, path: str):
-    """The figure at `path`; 0 when the document has no such key (a type not reached that year)."""
-    value = document
-    for key in path.split("."):
-        if not isinstance(value, dict) or key not in value:
-            return 0
-        value = value[key]
-    return value
+    """The figure at `path`; 0 when the document has no such key (a type not reached that year).
+    A key may itself hold dots (a goal such as SD1.OD4): the longest key present is taken."""
+    return _value_at(document, path.split("."))
+
+
+def _value_at(value, parts: list[str]):
+    if not parts:
+        return value
+    if not isinstance(value, dict):
+        return 0
+    for end in range(len(parts), 0, -1):
+        key = ".".join(parts[:end])
+        if key in value:
+            return _value_at(value[key], parts[end:])
+    return 0
 
 
 def kind_of(path: str) -> str:

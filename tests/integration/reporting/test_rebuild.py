@@ -136,6 +136,9 @@ def test_rebuild_equals_the_live_figures_then_finds_repairs_and_keeps_counting(
     assert "applied: the live aggregates were replaced" in out and out.rstrip().endswith(
         "equal: the rebuilt figures are the live figures")
     assert annual(config, 2026) == stream.expected_annual(events, 2026)  # the live service reads the repair
+    rebuilt_2025 = annual(config, 2025)  # every field of the 1.1 document, from the logs alone
+    assert rebuilt_2025 == stream.expected_annual(events, 2025)
+    assert rebuilt_2025["open_offer"]["by_goal"] and rebuilt_2025["open_offer"]["coordinators_pct"] is not None
 
     # the live service keeps counting on top of the replaced aggregates, and never twice
     late = stream.Stream()
