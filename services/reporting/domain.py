@@ -16,7 +16,8 @@ Why it is order-independent and idempotent:
 A *unit* is an activity (with its registrations, attendance and evaluations),
 a request (with its deliveries) or an organisation of the directory.
 Scopes: `year:2026`, `month:2026-03`, `day:2026-03-01` (centre's time zone),
-`activity:<id>` and `directory`.
+`activity:<id>`, `directory` (the register as it stands) and `register:2026` (how the year
+changed the register: a year's register is the sum of its own and every earlier year's).
 """
 from __future__ import annotations
 
@@ -112,6 +113,17 @@ def _newer(event: dict, at: datetime | None, event_id: str | None) -> bool:
 
 
 @dataclass
+class OrganisationVersion:
+    """One organisation.registered/updated: what the register held from `at` on."""
+
+    event_id: str
+    organisation_id: str
+    at: datetime
+    org_type: str
+    recognised: bool
+
+
+@dataclass
 class Organisation:
     organisation_id: str
     org_type: str | None = None
@@ -119,6 +131,7 @@ class Organisation:
     target_group: str | None = None
     at: datetime | None = None
     event_id: str | None = None
+    versions: dict[str, OrganisationVersion] = field(default_factory=dict)
 
 
 @dataclass
@@ -255,6 +268,11 @@ def merge(facts: Facts, event: dict) -> None:
 
 def _organisation(facts: Facts, event: dict, data: dict) -> None:
     org = facts.organisation(data["organisation_id"])
+    if event["event_id"] not in org.versions:
+        at, event_id = event_stamp(event)
+        org.versions[event_id] = OrganisationVersion(event_id, org.organisation_id, at, data["org_type"],
+                                                     bool(data["recognised"]))
+        facts.dirty.add(("organisation_version", event_id))
     if _newer(event, org.at, org.event_id):
         org.org_type, org.recognised, org.target_group = data["org_type"], data["recognised"], data["target_group"]
         org.at, org.event_id = event_stamp(event)
@@ -437,12 +455,33 @@ class Contribution:
         )
 
 
+def register_scope(year: int) -> str:
+    return f"register:{year}"
+
+
 def organisation_contribution(org: Organisation) -> Contribution:
-    """The directory: recognised organisations registered, overall and per type."""
+    """The directory: recognised organisations registered, overall and per type; as it stands
+    (`directory`) and at the end of each year (`register:<year>` holds the year's change)."""
     result = Contribution()
     if org.recognised:
         result.add([DIRECTORY], "recognised_orgs")
         result.add([DIRECTORY], f"recognised_orgs:{org.org_type}")
+    at_year_end: dict[int, OrganisationVersion] = {}  # the last version of each year it changed in
+    for version in sorted(org.versions.values(), key=lambda v: (v.at, v.event_id)):
+        at_year_end[local_date(version.at).year] = version
+    before: str | None = None  # the recognised type at the end of the year before (None: not recognised)
+    for year, version in sorted(at_year_end.items()):
+        now = version.org_type if version.recognised else None
+        if now == before:
+            continue
+        scope = [register_scope(year)]
+        if before is not None:
+            result.add(scope, "recognised_orgs", -1)
+            result.add(scope, f"recognised_orgs:{before}", -1)
+        if now is not None:
+            result.add(scope, "recognised_orgs")
+            result.add(scope, f"recognised_orgs:{now}")
+        before = now
     return result
 
 

@@ -22,6 +22,17 @@ org_facts = Table(
     Column("event_id", String(36), nullable=True),
 )
 
+org_version_facts = Table(  # every registered/updated: the register at the end of each year
+    "org_version_facts",
+    metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("organisation_id", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("org_type", String(40), nullable=False),
+    Column("recognised", Boolean, nullable=False),
+    Index("ix_org_version_facts_organisation", "organisation_id"),
+)
+
 activity_facts = Table(
     "activity_facts",
     metadata,
@@ -153,6 +164,6 @@ threshold_state = Table(
 )
 
 FACT_TABLES = (
-    org_facts, activity_facts, registration_facts, attendance_facts, evaluation_facts, request_facts,
+    org_facts, org_version_facts, activity_facts, registration_facts, attendance_facts, evaluation_facts, request_facts,
     delivery_facts,
 )

@@ -28,6 +28,7 @@ from services.reporting.domain import (
     Evaluation,
     Facts,
     Organisation,
+    OrganisationVersion,
     Registration,
     Request,
 )
@@ -39,6 +40,7 @@ from services.reporting.models import (
     kpi_counters,
     kpi_members,
     org_facts,
+    org_version_facts,
     registration_facts,
     request_facts,
     threshold_state,
@@ -178,6 +180,8 @@ def load_facts(session, units: list[str]) -> Facts:
     for chunk in _chunks(ids["org"]):
         for row in session.execute(select(org_facts).where(org_facts.c.organisation_id.in_(chunk))):
             facts.organisations[row.organisation_id] = Organisation(**_row(row))
+        for row in session.execute(select(org_version_facts).where(org_version_facts.c.organisation_id.in_(chunk))):
+            facts.organisation(row.organisation_id).versions[row.event_id] = OrganisationVersion(**_row(row))
     return facts
 
 
@@ -188,14 +192,16 @@ def _values(obj, table) -> dict:
 def save_facts(session, facts: Facts) -> None:
     """Write the fact rows the merge changed (one upsert per table)."""
     rows: dict = {name: [] for name in ("activity", "registration", "attendance", "evaluation", "request",
-                                        "delivery", "organisation")}
-    registrations, attendance, evaluations, deliveries = {}, {}, {}, {}
+                                        "delivery", "organisation", "organisation_version")}
+    registrations, attendance, evaluations, deliveries, versions = {}, {}, {}, {}, {}
     for activity in facts.activities.values():
         registrations.update(activity.registrations)
         attendance.update(activity.attendance)
         evaluations.update(activity.evaluations)
     for request in facts.requests.values():
         deliveries.update(request.deliveries)
+    for organisation in facts.organisations.values():
+        versions.update(organisation.versions)
     sources = {
         "activity": (facts.activities, activity_facts),
         "registration": (registrations, registration_facts),
@@ -204,6 +210,7 @@ def save_facts(session, facts: Facts) -> None:
         "request": (facts.requests, request_facts),
         "delivery": (deliveries, delivery_facts),
         "organisation": (facts.organisations, org_facts),
+        "organisation_version": (versions, org_version_facts),
     }
     for kind, key in facts.dirty:
         objects, table = sources[kind]
@@ -345,7 +352,8 @@ def check_thresholds(uow, scopes: set[str], thresholds: domain.Thresholds) -> li
     """Evaluate the targets of the years and activities a batch changed; emit on a crossing only."""
     session = uow.session
     years = {int(scope.split(":", 1)[1]) for scope in scopes if scope.startswith("year:")}
-    if domain.DIRECTORY in scopes:  # recognised organisations changed: every year's reach may move
+    register_changed = any(scope.startswith(domain.register_scope("")) for scope in scopes)
+    if domain.DIRECTORY in scopes or register_changed:  # recognised organisations changed: years' reach may move
         years.update(
             int(scope.split(":", 1)[1])
             for scope in session.execute(
@@ -398,14 +406,18 @@ def counters_of(session, scope: str) -> dict[str, int]:
         kpi_counters.c.scope == scope)).all())
 
 
+def register(session, year: int) -> dict[str, int]:
+    """The recognised organisations registered at the end of `year`, overall and per type: the
+    sum of the changes of that year and every year before (one short primary-key range)."""
+    return {metric: int(value) for metric, value in session.execute(
+        select(kpi_counters.c.metric, func.sum(kpi_counters.c.value))
+        .where(kpi_counters.c.scope >= domain.register_scope(""), kpi_counters.c.scope <= domain.register_scope(year))
+        .group_by(kpi_counters.c.metric)).all()}
+
+
 def annual(session, year: int) -> dict:
-    """The year's and the directory's counters in one primary-key range read."""
-    scope = f"year:{year}"
-    counters: dict[str, dict[str, int]] = {scope: {}, domain.DIRECTORY: {}}
-    for where, metric, value in session.execute(select(kpi_counters.c.scope, kpi_counters.c.metric, kpi_counters.c.value)
-                                                .where(kpi_counters.c.scope.in_([scope, domain.DIRECTORY]))):
-        counters[where][metric] = value
-    return domain.annual_document(year, counters[scope], counters[domain.DIRECTORY])
+    """The year's counters and the register at the end of the year."""
+    return domain.annual_document(year, counters_of(session, f"year:{year}"), register(session, year))
 
 
 def years_with_data(session, years) -> set[int]:

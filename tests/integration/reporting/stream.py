@@ -211,11 +211,13 @@ class Replay:
         unique = {e["event_id"]: e for e in events}.values()
         ordered = sorted(unique, key=lambda e: (_t(e), e["event_id"]))
         self.orgs, self.activities, self.status, self.regs = {}, {}, {}, {}
+        self.registered_on = []  # (local date, organisation data) of every organisation event, in order
         self.attendance, self.evals, self.requests, self.deliveries = {}, {}, {}, []
         for e in ordered:
             d, kind = e["data"], e["event_type"]
             if kind.startswith("organisation."):
                 self.orgs[d["organisation_id"]] = d
+                self.registered_on.append((_local(e["occurred_at"]), d))
             elif kind in ("activity.scheduled", "activity.updated"):
                 self.activities[d["activity_id"]] = d
             elif kind in ("activity.cancelled", "activity.completed"):
@@ -240,12 +242,23 @@ class Replay:
             elif kind == "request.delivered":
                 self.deliveries.append(dict(d, delivered=_t(e)))
 
+    def register(self, until):
+        """The organisations as the directory held them at the end of the day `until` (None: now)."""
+        if until is None:
+            return self.orgs
+        state = {}
+        for day, d in self.registered_on:
+            if day <= until:
+                state[d["organisation_id"]] = d
+        return state
+
     def held(self, activity_id):
         return self.status.get(activity_id) != "cancelled"
 
 
-def expected_figures(events, in_period) -> dict:
-    """The document's three sections for the days `in_period(date)` selects."""
+def expected_figures(events, in_period, register_until: date | None = None) -> dict:
+    """The document's three sections for the days `in_period(date)` selects; recognised reach
+    divides by the register at the end of `register_until` (None: the register as it stands)."""
     r = Replay(events)
     activities = {a: d for a, d in r.activities.items() if in_period(_local(d["starts_at"]))}
     completed = [a for a in activities if r.status.get(a) == "completed"]
@@ -254,7 +267,7 @@ def expected_figures(events, in_period) -> dict:
     received = [q for q in r.requests.values() if in_period(_local(q["received"]))]
     delivered = [d for d in r.deliveries if in_period(_local(d["delivered"])) and d["request_id"] in r.requests]
     delivered_requests = {d["request_id"] for d in r.deliveries}
-    recognised_dir = [o for o in r.orgs.values() if o["recognised"]]
+    recognised_dir = [o for o in r.register(register_until).values() if o["recognised"]]
 
     def groups(items, key="target_group", weight=lambda x: 1):
         out = {"primary": 0, "secondary": 0}
@@ -391,7 +404,7 @@ def _round1(value: float) -> float:
 
 
 def expected_annual(events, year: int) -> dict:
-    return {"year": year, **expected_figures(events, lambda day: day.year == year)}
+    return {"year": year, **expected_figures(events, lambda day: day.year == year, date(year, 12, 31))}
 
 
 def expected_rolling(events, days: int, until: date) -> dict:

@@ -132,3 +132,38 @@ def test_a_negative_nps_is_the_hand_counted_one(reporting_db):
     assert annual["open_offer"]["nps"] == {**expected, "activities_measured": 1}
     assert activity["nps"] == expected
     assert annual["open_offer"]["satisfaction_pct"] == 70.0
+
+
+def test_a_later_register_change_leaves_an_earlier_year_as_it_was(reporting_db):
+    """Recognised at the end of 2025 (hand-counted from known_stream): o1, o2, o3, o5 (recognised
+    since June), o6; not o4 (overheid) nor o7 (no longer recognised since February)."""
+    events = stream.known_stream()
+    feed(reporting_db, events, seed=9)
+
+    def reach(year):
+        with reporting_db.unit_of_work() as uow:
+            document = store.annual(uow.session, year)
+        return document["totals"]["recognised_reach"]["total"], document["open_offer"]["recognised_reach"]["by_org_type"]
+
+    before_2025 = reach(2025)
+    assert before_2025[0] == 5
+    assert {t: n["total"] for t, n in before_2025[1].items()} == {
+        "vereniging": 2, "beweging": 1, "volkshogeschool": 1, "landelijke_vormingsinstelling": 1}
+    assert reach(2024)[0] == 0  # nobody registered yet
+    later = stream.Stream()  # the directory changes in 2026
+    later.org("2026-03-01T09:00:00+00:00", "o2", "beweging", False, updated=True)  # loses recognition
+    later.org("2026-04-01T09:00:00+00:00", "o8", "volkshogeschool", True)
+    later.org("2025-12-31T23:30:00+00:00", "o9", "vereniging", True)  # 00:30 on 1 January 2026 in Brussels
+    feed(reporting_db, list(reversed(later.events)), seed=10)
+    assert reach(2025) == before_2025
+    assert reach(2026)[0] == 5 - 1 + 1 + 1
+    late = stream.Stream()  # an event of 2025 that arrives late does move 2025
+    late.org("2025-12-31T22:30:00+00:00", "o7", "beweging", True, updated=True)  # 23:30 in Brussels
+    feed(reporting_db, late.events, seed=11)
+    assert reach(2025)[0] == 5 + 1
+    assert reach(2026)[0] == 5 - 1 + 1 + 1 + 1
+    assert reach(2026)[1]["beweging"]["total"] == 1 and reach(2026)[1]["volkshogeschool"]["total"] == 2
+    everything = events + later.events + late.events
+    for year in (2024, 2025, 2026):
+        with reporting_db.unit_of_work() as uow:
+            assert store.annual(uow.session, year) == stream.expected_annual(everything, year)
