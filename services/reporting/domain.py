@@ -429,11 +429,14 @@ class Contribution:
     def add(self, scopes, metric: str, value: int = 1) -> None:
         if not value:
             return
+        counters = self.counters
         for scope in scopes:
             key = (scope, metric)
-            self.counters[key] = self.counters.get(key, 0) + value
-            if self.counters[key] == 0:
-                del self.counters[key]
+            total = counters.get(key, 0) + value
+            if total:
+                counters[key] = total
+            else:
+                del counters[key]
 
     def join(self, scopes, set_name: str, member: str) -> None:
         for scope in scopes:
@@ -509,19 +512,20 @@ def activity_contribution(activity: Activity) -> Contribution:
     for metric in breakdowns:
         result.add(read, f"{metric}.activities")
         result.add(read, f"{metric}.dagdelen", activity.dagdelen)
+    # the participants' counters are summed here first: one add per metric, not per participant
+    summed: Counter = Counter()  # (which scopes, metric) -> value
     for attended in activity.attendance.values():
-        if attended.days_attended < 1:
+        days = attended.days_attended
+        if days < 1:
             continue
-        result.add(both, "participants")
-        result.add(both, "participations", attended.days_attended)
-        result.add(scopes, f"participants:{attended.target_group}")
-        result.add(scopes, f"participants_org:{attended.org_type}")
-        result.add(read, f"participations:{attended.target_group}", attended.days_attended)
-        result.add(read, f"participations_org:{attended.org_type}", attended.days_attended)
+        summed["both", "participants"] += 1
+        summed["both", "participations"] += days
+        summed["scopes", f"participants:{attended.target_group}"] += 1
+        summed["scopes", f"participants_org:{attended.org_type}"] += 1
+        summed["read", f"participations:{attended.target_group}"] += days
+        summed["read", f"participations_org:{attended.org_type}"] += days
         if attended.role == COORDINATOR:
-            result.add(read, "coordinators")
-        for metric in breakdowns:
-            result.add(read, f"{metric}.participants")
+            summed["read", "coordinators"] += 1
         result.join(read, "persons", attended.person_key)
         result.join(read, f"persons:{attended.target_group}", attended.person_key)
         result.join(read, f"persons_org:{attended.org_type}", attended.person_key)
@@ -535,21 +539,27 @@ def activity_contribution(activity: Activity) -> Contribution:
                 result.join(read, "rorgs", org)
                 result.join(read, f"rorgs:{attended.org_type}", org)
                 result.join(read, "all_rorgs", org)
-    answered = 0
+    where = {"both": both, "scopes": scopes, "read": read}
+    for (which, metric), value in summed.items():
+        result.add(where[which], metric, value)
+    for metric in breakdowns:
+        result.add(read, f"{metric}.participants", summed["both", "participants"])
+    answers: Counter = Counter()
     for evaluation in activity.evaluations.values():
-        result.add(own, "evaluations_requested")
         if not evaluation.submitted:
             continue
-        answered += 1
-        result.add(both, "respondents")
-        result.add(both, "satisfaction_sum", evaluation.satisfaction)
+        answers["respondents"] += 1
+        answers["satisfaction_sum"] += evaluation.satisfaction
         if evaluation.recommend >= 9:
-            result.add(both, "promoters")
+            answers["promoters"] += 1
         elif evaluation.recommend <= 6:
-            result.add(both, "detractors")
+            answers["detractors"] += 1
         else:
-            result.add(both, "passives")
-    if answered:
+            answers["passives"] += 1
+    result.add(own, "evaluations_requested", len(activity.evaluations))
+    for metric, value in answers.items():
+        result.add(both, metric, value)
+    if answers["respondents"]:
         result.add(scopes, "activities_measured")
     return result
 
