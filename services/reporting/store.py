@@ -117,12 +117,15 @@ def upsert(session, table, rows: list[dict]) -> None:
     names = [column.name for column in table.columns]
     processors = [table.c[column].type.dialect_impl(dialect).bind_processor(dialect) for column in names]
     positions = [names.index(column.name) for column in table.primary_key]
-    if any(processors):
-        tuples = [
-            tuple(value if process is None or value is None else process(value)
-                  for value, process in zip([row[column] for column in names], processors, strict=True))
-            for row in rows
-        ]
+    converted = [(index, process) for index, process in enumerate(processors) if process is not None]
+    if converted:  # only the columns that have a bind processor are touched
+        tuples = []
+        for row in rows:
+            values = [row[column] for column in names]
+            for index, process in converted:
+                if values[index] is not None:
+                    values[index] = process(values[index])
+            tuples.append(tuple(values))
     else:
         tuples = [tuple(row[column] for column in names) for row in rows]
     tuples.sort(key=lambda values: tuple(values[position] for position in positions))
