@@ -48,6 +48,14 @@ def _keyed_label(t, name: str, key: str, figure: str) -> str:
     return t(name, value=t("kpi_key.none") if key == "none" else key)
 
 
+def definitions(report: dict, t) -> list[str]:
+    """The report's definitions (reporting's report.definitions), one sentence each, in the reader's language."""
+    used = report["definitions"]
+    types = ", ".join(t(f"org_type.{org_type}") for org_type in used["primary_org_types"])
+    return [t("rp_def_period", time_zone=used["time_zone"]), t("rp_def_primary", types=types),
+            t("rp_def_participant"), t("rp_def_participation"), t("rp_def_organisation")]
+
+
 def _number(value, digits: int, lang: str) -> str:
     thousands, decimal = _SEPARATORS.get(lang, _SEPARATORS["nl"])
     amount = Decimal(str(value)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)

@@ -197,6 +197,16 @@ class KpiReportFigureSchema(Schema):
     target = fields.Nested(KpiFigureTargetSchema, required=True, allow_none=True)
 
 
+class KpiDefinitionsSchema(Schema):
+    period = fields.String(required=True, metadata={"enum": ["calendar_year"]})
+    time_zone = fields.String(required=True, metadata={"example": "Europe/Brussels"})
+    primary_org_types = fields.List(fields.String(), required=True, metadata={
+        "description": "The organisation types of the primary target group."})
+    participant = fields.String(required=True, metadata={"enum": ["attended_registration"]})
+    participation = fields.String(required=True, metadata={"enum": ["person_day"]})
+    organisation_reached = fields.String(required=True, metadata={"enum": ["distinct_organisation_of_participants"]})
+
+
 class AnnualReportSchema(Schema):
     year = _n()
     years = fields.List(fields.Integer(), required=True, metadata={
@@ -206,6 +216,7 @@ class AnnualReportSchema(Schema):
     targets = fields.List(fields.Nested(KpiTargetSchema), required=True)
     figures = fields.List(fields.Nested(KpiReportFigureSchema), required=True, metadata={
         "description": "The key-figure table: one row per figure, values aligned with `years`."})
+    definitions = fields.Nested(KpiDefinitionsSchema, required=True)
 
 
 COMPONENTS = {

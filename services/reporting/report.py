@@ -9,13 +9,16 @@ computes no figure of its own. Labels and layout are the gateway's (HTML and CSV
      "documents": [<annual document>, ...],               # aligned with `years`
      "targets": [{"kpi", "figure", "rule", "threshold", "values": [...], "status": [...]}],
      "figures": [{"figure": "open_offer.activities", "section": "open_offer", "kind": "count",
-                  "values": [...], "target": null | {"kpi", "rule", "threshold", "status": [...]}}]}
+                  "values": [...], "target": null | {"kpi", "rule", "threshold", "status": [...]}}],
+     "definitions": {"period": "calendar_year", "time_zone": "Europe/Brussels",
+                     "primary_org_types": [...], "participant": "attended_registration", ...}}
 
 `status` is "met", "missed" or "not_measured" (the figure is null: nothing measured).
 """
 from __future__ import annotations
 
-from kernel.contract import ORG_TYPES
+from kernel.config import CENTRE_TIMEZONE
+from kernel.contract import ORG_TYPES, ORG_TYPES_RECOGNISED
 from services.reporting import domain
 
 SECTIONS = ("open_offer", "demand_driven", "totals")
@@ -97,6 +100,21 @@ def kind_of(path: str) -> str:
     return "count"
 
 
+def definitions() -> dict:
+    """What the figures count, as codes (the gateway words them): a year is a calendar year in the
+    centre's time zone; the primary group is the recognised organisation types (the events'
+    `target_group`); a participant an attended registration, a participation a person-day, an
+    organisation reached a distinct organisation among participants (DESIGN.md)."""
+    return {
+        "period": "calendar_year",
+        "time_zone": CENTRE_TIMEZONE.key,
+        "primary_org_types": list(ORG_TYPES_RECOGNISED),
+        "participant": "attended_registration",
+        "participation": "person_day",
+        "organisation_reached": "distinct_organisation_of_participants",
+    }
+
+
 def build(year: int, documents: list[dict], thresholds: domain.Thresholds) -> dict:
     """The report of `year` from the annual documents of the years shown (oldest first, `year` last)."""
     years = [document["year"] for document in documents]
@@ -125,7 +143,8 @@ def build(year: int, documents: list[dict], thresholds: domain.Thresholds) -> di
                 "status": target["status"],
             },
         })
-    return {"year": year, "years": years, "documents": documents, "targets": targets, "figures": figures}
+    return {"year": year, "years": years, "documents": documents, "targets": targets, "figures": figures,
+            "definitions": definitions()}
 
 
 def years_shown(year: int, previous_years: int | None, years_with_data: set[int]) -> list[int]:

@@ -164,6 +164,13 @@ def test_the_printable_page_shows_both_years_with_the_targets_met_or_missed(plat
     french = get(f"{page}?lang=fr", headers=staff_headers)
     assert french.headers["Content-Language"] == "fr"
     assert table(french.text).rows["open_offer.nps.score"][1] == [("25✓ atteint", "met"), ("0✗ non atteint", "missed")]
+    # the definitions the figures use, printed under the table
+    assert "<h2 id=\"definitions-heading\">Definities</h2>" in html
+    assert "in de tijdzone Europe/Brussels" in html
+    assert ("Primaire doelgroep: verenigingen, bewegingen, landelijke vormingsinstellingen, volkshogescholen." in html)
+    assert "Deelname: een persoonsdag, de som van de aanwezige dagen." in html
+    assert "Groupe cible primaire : associations, mouvements, institutions nationales de formation, " \
+           "universités populaires." in french.text
 
     # a browser signed in with the staff cookie (/staff/login) may open it too; a bad year is a 400 page
     cookie = {"staff_token": STAFF_TOKEN}
@@ -215,6 +222,11 @@ def test_the_json_report_composes_the_annual_documents_and_the_targets(platform,
         "target": None}
     assert figures["open_offer.nps.score"]["target"] == {
         "kpi": "nps", "rule": "above", "threshold": 0.0, "status": ["met", "missed"]}
+    assert report["definitions"] == {
+        "period": "calendar_year", "time_zone": "Europe/Brussels",
+        "primary_org_types": ["vereniging", "beweging", "landelijke_vormingsinstelling", "volkshogeschool"],
+        "participant": "attended_registration", "participation": "person_day",
+        "organisation_reached": "distinct_organisation_of_participants"}
     early = get(f"{gateway_url}/api/kpis/annual/2025/report", headers=staff_headers).json()
     assert early["years"] == [2025]  # nothing before 2025
     bad = get(f"{url}?years=zero", headers=staff_headers)
