@@ -99,7 +99,8 @@ def table(report: dict, t, lang: str) -> list[dict]:
             sections.append({"section": figure["section"], "title": t(f"kpi_section.{figure['section']}"),
                              "rows": []})
         target = figure["target"]
-        cells = []
+        cells = [{"text": format_value(value, figure["kind"], lang), "measured": value is not None, "status": None,
+                  "status_text": "", "mark": "", "imported": True} for value in figure.get("imported_values", ())]
         for index, value in enumerate(figure["values"]):
             status = target["status"][index] if target else None
             cells.append({
@@ -133,7 +134,8 @@ def to_csv(report: dict, t) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     years = report["years"]
-    writer.writerow(["figure", "section", "label", *[str(year) for year in years], "target",
+    imported = [f"imported_{entry['period']}" for entry in report.get("imported", ())]
+    writer.writerow(["figure", "section", "label", *imported, *[str(year) for year in years], "target",
                      *[f"status_{year}" for year in years]])
     for figure in report["figures"]:
         target = figure["target"]
@@ -141,6 +143,7 @@ def to_csv(report: dict, t) -> str:
             figure["figure"],
             t(f"kpi_section.{figure['section']}"),
             label(figure["figure"], t),
+            *[_csv_value(value) for value in figure.get("imported_values", ())],
             *[_csv_value(value) for value in figure["values"]],
             f"{CSV_RULE_SIGNS[target['rule']]} {_threshold(target['threshold'])}" if target else "",
             *(target["status"] if target else ["" for _ in years]),

@@ -195,6 +195,13 @@ class KpiReportFigureSchema(Schema):
     values = fields.List(fields.Float(allow_none=True), required=True, metadata={
         "description": "One per year of `years`; null where nothing was measured."})
     target = fields.Nested(KpiFigureTargetSchema, required=True, allow_none=True)
+    imported_values = fields.List(fields.Float(allow_none=True), required=True, metadata={
+        "description": "One per period of `imported`: the imported prior figures."})
+
+
+class KpiImportedPeriodSchema(Schema):
+    period = fields.String(required=True, metadata={"example": "2011-2015"})
+    document = fields.Dict(required=True, metadata={"description": "The period's figures, shaped as the annual document."})
 
 
 class KpiDefinitionsSchema(Schema):
@@ -217,6 +224,8 @@ class AnnualReportSchema(Schema):
     figures = fields.List(fields.Nested(KpiReportFigureSchema), required=True, metadata={
         "description": "The key-figure table: one row per figure, values aligned with `years`."})
     definitions = fields.Nested(KpiDefinitionsSchema, required=True)
+    imported = fields.List(fields.Nested(KpiImportedPeriodSchema), required=True, metadata={
+        "description": "Prior periods imported from the centre's own tables (not live figures), oldest first."})
 
 
 COMPONENTS = {

@@ -152,6 +152,14 @@ kpi_members = Table(
     Column("refcount", Integer, nullable=False),
 )
 
+prior_figures = Table(  # imported figures of the years before the platform, apart from the live ones (prior.py)
+    "prior_figures",
+    metadata,
+    Column("period", String(9), primary_key=True),  # 2016 or 2011-2015
+    Column("document", Text, nullable=False),  # JSON {figure path: value}
+    Column("imported_at", UtcDateTime, nullable=False),
+)
+
 threshold_state = Table(
     "threshold_state",
     metadata,

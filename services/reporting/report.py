@@ -10,6 +10,8 @@ computes no figure of its own. Labels and layout are the gateway's (HTML and CSV
      "targets": [{"kpi", "figure", "rule", "threshold", "values": [...], "status": [...]}],
      "figures": [{"figure": "open_offer.activities", "section": "open_offer", "kind": "count",
                   "values": [...], "target": null | {"kpi", "rule", "threshold", "status": [...]}}],
+     "imported": [{"period": "2011-2015", "document": {...}}, ...],  # prior periods, each figure's
+                                                         # "imported_values" aligned with them
      "definitions": {"period": "calendar_year", "time_zone": "Europe/Brussels",
                      "primary_org_types": [...], "participant": "attended_registration", ...}}
 
@@ -115,8 +117,10 @@ def definitions() -> dict:
     }
 
 
-def build(year: int, documents: list[dict], thresholds: domain.Thresholds) -> dict:
-    """The report of `year` from the annual documents of the years shown (oldest first, `year` last)."""
+def build(year: int, documents: list[dict], thresholds: domain.Thresholds,
+          imported: list[tuple[str, dict]] = ()) -> dict:
+    """The report of `year` from the annual documents of the years shown (oldest first, `year` last),
+    with the `imported` prior periods ((period, document), oldest first) in columns before them."""
     years = [document["year"] for document in documents]
     if not years or years[-1] != year:
         raise ValueError("the documents must end with the report's year")
@@ -131,19 +135,21 @@ def build(year: int, documents: list[dict], thresholds: domain.Thresholds) -> di
         })
     by_figure = {target["figure"]: target for target in targets}
     figures = []
-    for path in figure_paths(documents):
+    for path in figure_paths(documents + [document for _, document in imported]):
         target = by_figure.get(path)
         figures.append({
             "figure": path,
             "section": path.split(".", 1)[0],
             "kind": kind_of(path),
             "values": [value_at(document, path) for document in documents],
+            "imported_values": [value_at(document, path) for _, document in imported],
             "target": None if target is None else {
                 "kpi": target["kpi"], "rule": target["rule"], "threshold": target["threshold"],
                 "status": target["status"],
             },
         })
     return {"year": year, "years": years, "documents": documents, "targets": targets, "figures": figures,
+            "imported": [{"period": period, "document": document} for period, document in imported],
             "definitions": definitions()}
 
 
