@@ -488,7 +488,7 @@ def organisation_contribution(org: Organisation) -> Contribution:
     return result
 
 
-def activity_contribution(activity: Activity) -> Contribution:
+def activity_contribution(activity: Activity, definitions: Definitions | None = None) -> Contribution:
     result = Contribution()
     own = [f"activity:{activity.activity_id}"]
     for registration in activity.registrations.values():
@@ -514,25 +514,27 @@ def activity_contribution(activity: Activity) -> Contribution:
         result.add(read, f"{metric}.dagdelen", activity.dagdelen)
     # the participants' counters are summed here first: one add per metric, not per participant
     summed: Counter = Counter()  # (which scopes, metric) -> value
+    year = local_date(activity.starts_at).year if activity.known else 0  # unknown: no scope to count in
     for attended in activity.attendance.values():
         days = attended.days_attended
         if days < 1:
             continue
+        group = group_of(attended.target_group, attended.org_type, year, definitions)
         summed["both", "participants"] += 1
         summed["both", "participations"] += days
-        summed["scopes", f"participants:{attended.target_group}"] += 1
+        summed["scopes", f"participants:{group}"] += 1
         summed["scopes", f"participants_org:{attended.org_type}"] += 1
-        summed["read", f"participations:{attended.target_group}"] += days
+        summed["read", f"participations:{group}"] += days
         summed["read", f"participations_org:{attended.org_type}"] += days
         if attended.role == COORDINATOR:
             summed["read", "coordinators"] += 1
         result.join(read, "persons", attended.person_key)
-        result.join(read, f"persons:{attended.target_group}", attended.person_key)
+        result.join(read, f"persons:{group}", attended.person_key)
         result.join(read, f"persons_org:{attended.org_type}", attended.person_key)
         if attended.organisation_id:
             org = attended.organisation_id
             result.join(scopes, "orgs", org)  # in the month too
-            result.join(read, f"orgs:{attended.target_group}", org)
+            result.join(read, f"orgs:{group}", org)
             result.join(read, f"orgs_org:{attended.org_type}", org)
             result.join(read, "all_orgs", org)
             if attended.recognised:
@@ -575,13 +577,13 @@ def activity_breakdowns(activity: Activity) -> list[str]:
     return [f"{breakdown}:{key or NO_KEY}" for breakdown, key in zip(BREAKDOWNS, keys, strict=True)]
 
 
-def request_contribution(request: Request) -> Contribution:
+def request_contribution(request: Request, definitions: Definitions | None = None) -> Contribution:
     """Funnel counts to the year received; delivered volumes to the year delivered."""
     result = Contribution()
     if not request.received:
         return result
     received = time_scopes(request.received_at)
-    group = request.target_group
+    group = group_of(request.target_group, request.org_type, local_date(request.received_at).year, definitions)
     result.add(received, "requests_received")
     if request.decision == ACCEPTED:
         result.add(received, "requests_accepted")
@@ -596,6 +598,7 @@ def request_contribution(request: Request) -> Contribution:
     for delivery in request.deliveries.values():
         delivered = time_scopes(delivery.delivered_at)
         read = member_scopes(delivered)
+        group = group_of(request.target_group, request.org_type, local_date(delivery.delivered_at).year, definitions)
         result.add(delivered, "dd_dagdelen", delivery.dagdelen)
         result.add(delivered, "dd_participants", delivery.participants)
         result.add(delivered, f"dd_participants:{group}", delivery.participants)
@@ -614,12 +617,12 @@ def request_contribution(request: Request) -> Contribution:
     return result
 
 
-def contribution_of(unit: str, facts: Facts) -> Contribution:
+def contribution_of(unit: str, facts: Facts, definitions: Definitions | None = None) -> Contribution:
     kind, _, key = unit.partition(":")
     if kind == "activity":
-        return activity_contribution(facts.activity(key))
+        return activity_contribution(facts.activity(key), definitions)
     if kind == "request":
-        return request_contribution(facts.request(key))
+        return request_contribution(facts.request(key), definitions)
     if kind == "org":
         return organisation_contribution(facts.organisation(key))
     raise ValueError(f"unknown unit {unit}")
@@ -859,6 +862,52 @@ def activity_document(activity: dict | None, activity_id: str, counters: dict[st
 
 
 @dataclass(frozen=True)
+class PrimaryGroup:
+    """Which organisation types count as the primary target group, per period of years (config
+    REPORTING.PRIMARY_GROUP, e.g. the 2021-2025 policy plan that also counts civiel_scw). A year
+    no period covers keeps the target group the events carried (DESIGN.md). The definition a
+    year's figures were first counted with is fixed with them (store.year_definitions)."""
+
+    periods: tuple[tuple[int, int, tuple[str, ...]], ...] = ()
+
+    @classmethod
+    def from_config(cls, config: dict) -> PrimaryGroup:
+        periods = ((config or {}).get("REPORTING") or {}).get("PRIMARY_GROUP") or ()
+        return cls(tuple((int(p["FROM"]), int(p["TO"]), tuple(p["ORG_TYPES"])) for p in periods))
+
+    def for_year(self, year: int) -> tuple[str, ...] | None:
+        for first, last, org_types in self.periods:
+            if first <= year <= last:
+                return org_types
+        return None
+
+
+# year -> the primary organisation types in force that year (None: as the events carried it)
+Definitions = dict[int, "tuple[str, ...] | None"]
+
+
+def group_of(target_group: str, org_type: str | None, year: int, definitions: Definitions | None) -> str:
+    """The target group a participant or request counts in, in `year`."""
+    primary = (definitions or {}).get(year)
+    if primary is None:
+        return target_group
+    return "primary" if org_type in primary else "secondary"
+
+
+def unit_years(unit: str, facts: Facts) -> set[int]:
+    """The years whose definitions a unit's contribution depends on."""
+    kind, _, key = unit.partition(":")
+    if kind == "activity":
+        activity = facts.activity(key)
+        return {local_date(activity.starts_at).year} if activity.known else set()
+    if kind == "request":
+        request = facts.request(key)
+        years = {local_date(request.received_at).year} if request.received else set()
+        return years | {local_date(delivery.delivered_at).year for delivery in request.deliveries.values()}
+    return set()
+
+
+@dataclass(frozen=True)
 class Thresholds:
     """Targets per year and alert levels per activity (config REPORTING)."""
 
@@ -868,6 +917,7 @@ class Thresholds:
     activity_satisfaction_alert_pct: float = 60.0  # an activity breaches below it
     activity_nps_alert: float = 0.0  # an activity breaches below it
     activity_min_respondents: int = 5
+    primary_group: PrimaryGroup = PrimaryGroup()  # not a threshold: the definition the figures count with
 
     @classmethod
     def from_config(cls, config: dict) -> Thresholds:
@@ -881,7 +931,7 @@ class Thresholds:
             "ACTIVITY_ALERT_MIN_RESPONDENTS": ("activity_min_respondents", int),
         }
         values = {attr: kind(section[key]) for key, (attr, kind) in names.items() if section.get(key) is not None}
-        return cls(**values)
+        return cls(**values, primary_group=PrimaryGroup.from_config(config))
 
 
 @dataclass(frozen=True)

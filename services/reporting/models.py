@@ -160,6 +160,14 @@ prior_figures = Table(  # imported figures of the years before the platform, apa
     Column("imported_at", UtcDateTime, nullable=False),
 )
 
+year_definitions = Table(  # the primary group a year's figures were first counted with, kept with them
+    "year_definitions",
+    metadata,
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("primary_org_types", Text, nullable=True),  # JSON list; null: as the events carried it
+    Column("fixed_at", UtcDateTime, nullable=False),
+)
+
 threshold_state = Table(
     "threshold_state",
     metadata,

@@ -102,15 +102,16 @@ def kind_of(path: str) -> str:
     return "count"
 
 
-def definitions() -> dict:
+def definitions(primary_org_types=None) -> dict:
     """What the figures count, as codes (the gateway words them): a year is a calendar year in the
-    centre's time zone; the primary group is the recognised organisation types (the events'
-    `target_group`); a participant an attended registration, a participation a person-day, an
-    organisation reached a distinct organisation among participants (DESIGN.md)."""
+    centre's time zone; the primary group the types fixed with the year's figures (None: the
+    recognised types, as the events' `target_group` carries them); a participant an attended
+    registration, a participation a person-day, an organisation reached a distinct organisation
+    among participants (DESIGN.md)."""
     return {
         "period": "calendar_year",
         "time_zone": CENTRE_TIMEZONE.key,
-        "primary_org_types": list(ORG_TYPES_RECOGNISED),
+        "primary_org_types": list(primary_org_types or ORG_TYPES_RECOGNISED),
         "participant": "attended_registration",
         "participation": "person_day",
         "organisation_reached": "distinct_organisation_of_participants",
@@ -118,7 +119,7 @@ def definitions() -> dict:
 
 
 def build(year: int, documents: list[dict], thresholds: domain.Thresholds,
-          imported: list[tuple[str, dict]] = ()) -> dict:
+          imported: list[tuple[str, dict]] = (), primary_org_types=None) -> dict:
     """The report of `year` from the annual documents of the years shown (oldest first, `year` last),
     with the `imported` prior periods ((period, document), oldest first) in columns before them."""
     years = [document["year"] for document in documents]
@@ -150,7 +151,7 @@ def build(year: int, documents: list[dict], thresholds: domain.Thresholds,
         })
     return {"year": year, "years": years, "documents": documents, "targets": targets, "figures": figures,
             "imported": [{"period": period, "document": document} for period, document in imported],
-            "definitions": definitions()}
+            "definitions": definitions(primary_org_types)}
 
 
 def years_shown(year: int, previous_years: int | None, years_with_data: set[int]) -> list[int]:

@@ -127,7 +127,8 @@ class ReportingService(health.HealthRpc):
             years = [y for y in report.years_shown(year, previous, with_data) if y >= MIN_YEAR]
             documents = [store.annual(session, y) for y in years]
             imported = prior.documents_before(session, years[0], report.MAX_PREVIOUS_YEARS + 1 - len(years))
-        return report.build(year, documents, thresholds, imported)
+            primary_org_types = store.definition(session, year)
+        return report.build(year, documents, thresholds, imported, primary_org_types)
 
     @rpc
     def dashboard(self, year, since=None) -> dict:

@@ -17,6 +17,8 @@ from datetime import date, datetime
 
 import orjson
 from sqlalchemy import and_, bindparam, delete, func, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from kernel.tables import utcnow
 from services.reporting import domain
@@ -45,6 +47,7 @@ from services.reporting.models import (
     request_facts,
     threshold_state,
     unit_contributions,
+    year_definitions,
 )
 
 CHUNK = 500  # keys per IN (...): SQLite caps bound parameters
@@ -303,6 +306,36 @@ def _facts_of(facts: Facts, unit: str) -> tuple[dict, str]:
     return {"activity": facts.activities, "request": facts.requests, "org": facts.organisations}[kind], key
 
 
+def fixed_definitions(session, years: set[int], primary_group: domain.PrimaryGroup) -> domain.Definitions:
+    """The primary group of each of `years` as fixed with the year's first figures; a year not
+    fixed yet is fixed now with `primary_group`'s (the configuration's) definition."""
+    if not years:
+        return {}
+    wanted = sorted(years)
+
+    def stored() -> dict:
+        return dict(session.execute(select(year_definitions.c.year, year_definitions.c.primary_org_types)
+                                    .where(year_definitions.c.year.in_(wanted))).all())
+
+    fixed = stored()
+    missing = [year for year in wanted if year not in fixed]
+    if missing:  # another worker may fix the same year at once: the first one stays
+        insert = (pg_insert if _dialect(session) == "postgresql" else sqlite_insert)(year_definitions)
+        now = utcnow()
+        session.execute(insert.on_conflict_do_nothing(), [
+            {"year": year, "fixed_at": now,
+             "primary_org_types": None if (types := primary_group.for_year(year)) is None else json.dumps(types)}
+            for year in missing])
+        fixed = stored()
+    return {year: None if value is None else tuple(json.loads(value)) for year, value in fixed.items()}
+
+
+def definition(session, year: int) -> tuple[str, ...] | None:
+    """The primary organisation types fixed with `year`'s figures (None: as the events carried it)."""
+    value = session.scalar(select(year_definitions.c.primary_org_types).where(year_definitions.c.year == year))
+    return None if value is None else tuple(json.loads(value))
+
+
 def ingest(uow, events: list[dict], thresholds: domain.Thresholds, cache: UnitCache | None = None) -> domain.Delta:
     """Merge fresh (already claimed) events into the facts and the aggregates; returns the delta.
     With a `cache`, units it holds are not read back, and the batch's units are kept in it."""
@@ -319,6 +352,8 @@ def ingest(uow, events: list[dict], thresholds: domain.Thresholds, cache: UnitCa
     for event in events:
         domain.merge(facts, event)
     save_facts(session, facts)
+    years = set().union(*(domain.unit_years(unit, facts) for unit in units))
+    definitions = fixed_definitions(session, years, thresholds.primary_group)
     before = {unit: contribution for unit, (_, contribution) in cached.items()}
     before.update(load_contributions(session, [unit for unit in units if unit not in cached]))
     token = uuid.uuid4().hex
@@ -326,7 +361,7 @@ def ingest(uow, events: list[dict], thresholds: domain.Thresholds, cache: UnitCa
     changed, restamped, after = [], [], {}
     for unit in units:
         old = before.get(unit, Contribution())
-        new = domain.contribution_of(unit, facts)
+        new = domain.contribution_of(unit, facts, definitions)
         if new != old:
             delta.add(old, new)
             changed.append({"unit": unit, "payload": orjson.dumps(new.to_json()).decode(),

@@ -256,16 +256,28 @@ class Replay:
         return self.status.get(activity_id) != "cancelled"
 
 
-def expected_figures(events, in_period, register_until: date | None = None) -> dict:
+def expected_figures(events, in_period, register_until: date | None = None, primary: dict | None = None) -> dict:
     """The document's three sections for the days `in_period(date)` selects; recognised reach
-    divides by the register at the end of `register_until` (None: the register as it stands)."""
+    divides by the register at the end of `register_until` (None: the register as it stands);
+    `primary` maps a year to the organisation types counted as primary then (a year not in it:
+    the target group the events carried)."""
     r = Replay(events)
+
+    def counted_group(item, year):
+        types = (primary or {}).get(year)
+        if types is None:
+            return item["target_group"]
+        return "primary" if item["org_type"] in types else "secondary"
+
     activities = {a: d for a, d in r.activities.items() if in_period(_local(d["starts_at"]))}
     completed = [a for a in activities if r.status.get(a) == "completed"]
-    attended = [d for d in r.attendance.values() if d["activity_id"] in activities and r.held(d["activity_id"])]
+    attended = [dict(d, target_group=counted_group(d, _local(activities[d["activity_id"]]["starts_at"]).year))
+                for d in r.attendance.values() if d["activity_id"] in activities and r.held(d["activity_id"])]
     answers = [d for d in r.evals.values() if d and d["activity_id"] in activities and r.held(d["activity_id"])]
-    received = [q for q in r.requests.values() if in_period(_local(q["received"]))]
-    delivered = [d for d in r.deliveries if in_period(_local(d["delivered"])) and d["request_id"] in r.requests]
+    received = [dict(q, target_group=counted_group(q, _local(q["received"]).year))
+                for q in r.requests.values() if in_period(_local(q["received"]))]
+    delivered = [dict(d, group=counted_group(r.requests[d["request_id"]], _local(d["delivered"]).year))
+                 for d in r.deliveries if in_period(_local(d["delivered"])) and d["request_id"] in r.requests]
     delivered_requests = {d["request_id"] for d in r.deliveries}
     recognised_dir = [o for o in r.register(register_until).values() if o["recognised"]]
 
@@ -277,7 +289,7 @@ def expected_figures(events, in_period, register_until: date | None = None) -> d
 
     open_orgs = {d["organisation_id"] for d in attended if d["organisation_id"]}
     open_rorgs = {d["organisation_id"] for d in attended if d["organisation_id"] and d["recognised"]}
-    dd_requests = [r.requests[d["request_id"]] for d in delivered]
+    dd_requests = [dict(r.requests[d["request_id"]], target_group=d["group"]) for d in delivered]
     dd_orgs = {q["organisation_id"] for q in dd_requests if q["organisation_id"]}
     dd_rorgs = {q["organisation_id"] for q in dd_requests if q["organisation_id"] and q["recognised"]}
     by_type = {}
@@ -369,17 +381,17 @@ def expected_figures(events, in_period, register_until: date | None = None) -> d
         "requests_delivered_by_goal": {goal: delivered_goals.count(goal) for goal in sorted(set(delivered_goals))},
         "dagdelen": sum(d["dagdelen"] for d in delivered),
         "dagdelen_by_target_group": {
-            g: sum(d["dagdelen"] for d in delivered if r.requests[d["request_id"]]["target_group"] == g)
+            g: sum(d["dagdelen"] for d in delivered if d["group"] == g)
             for g in ("primary", "secondary")},
         "participants": sum(d["participants"] for d in delivered),
         "participants_by_target_group": {
-            g: sum(d["participants"] for d in delivered if r.requests[d["request_id"]]["target_group"] == g)
+            g: sum(d["participants"] for d in delivered if d["group"] == g)
             for g in ("primary", "secondary")},
         "participants_by_org_type": count_by([dict(d, org_type=r.requests[d["request_id"]]["org_type"])
                                               for d in delivered], "org_type", lambda d: d["participants"]),
         "participations": sum(d["participations"] for d in delivered),
         "participations_by_target_group": {
-            g: sum(d["participations"] for d in delivered if r.requests[d["request_id"]]["target_group"] == g)
+            g: sum(d["participations"] for d in delivered if d["group"] == g)
             for g in ("primary", "secondary")},
         "organisations_reached": len(dd_orgs),
         "organisations_reached_by_target_group": {
@@ -403,14 +415,14 @@ def _round1(value: float) -> float:
     return float(Decimal(str(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
-def expected_annual(events, year: int) -> dict:
-    return {"year": year, **expected_figures(events, lambda day: day.year == year, date(year, 12, 31))}
+def expected_annual(events, year: int, primary: dict | None = None) -> dict:
+    return {"year": year, **expected_figures(events, lambda day: day.year == year, date(year, 12, 31), primary)}
 
 
-def expected_rolling(events, days: int, until: date) -> dict:
+def expected_rolling(events, days: int, until: date, primary: dict | None = None) -> dict:
     start = until - timedelta(days=days - 1)
     return {"days": days, "from": start.isoformat(), "to": until.isoformat(),
-            **expected_figures(events, lambda day: start <= day <= until)}
+            **expected_figures(events, lambda day: start <= day <= until, None, primary)}
 
 
 def expected_activity(events, activity_id: str) -> dict:

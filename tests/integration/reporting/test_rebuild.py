@@ -222,3 +222,22 @@ def test_rebuild_refuses_the_live_database_and_a_target_that_is_not_empty(platfo
     assert code == 2 and "is not empty" in err
     code, _, err = run_rebuild(config, "--batch-size", "0")
     assert code == 2 and "--batch-size" in err
+
+
+def test_a_rebuild_counts_each_year_with_the_definition_fixed_with_its_figures(
+        platform_config, container_factory):
+    """The live service counted 2026 with a policy that makes overheid primary; the configuration
+    has changed since (no policy): the rebuild still equals the live figures."""
+    config = platform_config
+    primary = ["vereniging", "beweging", "landelijke_vormingsinstelling", "volkshogeschool", "overheid"]
+    counted_with = {**config, "REPORTING": {**config["REPORTING"],
+                                            "PRIMARY_GROUP": [{"FROM": 2026, "TO": 2026, "ORG_TYPES": primary}]}}
+    container_factory(ReportingService, counted_with).start()
+    events = stream.known_stream()
+    publish_and_wait(config, events)
+    write_logs(config, events)
+    assert annual(config, 2026) == stream.expected_annual(events, 2026, {2026: tuple(primary)})
+    now = {**config, "REPORTING": {**config["REPORTING"], "PRIMARY_GROUP": []}}
+    code, out, err = run_rebuild(now, "--quiet")
+    assert code == 0, out + err
+    assert "equal: the rebuilt figures are the live figures" in out

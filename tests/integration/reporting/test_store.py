@@ -167,3 +167,41 @@ def test_a_later_register_change_leaves_an_earlier_year_as_it_was(reporting_db):
     for year in (2024, 2025, 2026):
         with reporting_db.unit_of_work() as uow:
             assert store.annual(uow.session, year) == stream.expected_annual(everything, year)
+
+
+OVERHEID_PRIMARY = ("vereniging", "beweging", "landelijke_vormingsinstelling", "volkshogeschool", "overheid")
+
+
+def test_the_primary_group_of_the_configuration_is_fixed_with_each_year(reporting_db):
+    """A policy that counts `overheid` as primary in 2026 (as the 2021-2025 plan counts
+    civiel_scw): 2026 counts o4 (overheid) as primary, 2025 (no policy) keeps the events' target
+    group. Changing the configuration afterwards does not move a year already counted."""
+    events = stream.known_stream()
+    policy = {"REPORTING": {"PRIMARY_GROUP": [{"FROM": 2026, "TO": 2026, "ORG_TYPES": list(OVERHEID_PRIMARY)}]}}
+    counted_with = domain.Thresholds.from_config(policy)
+    feed(reporting_db, stream.shuffled_with_duplicates(events, seed=17), seed=12, thresholds=counted_with)
+    primary = {2026: OVERHEID_PRIMARY}
+    with reporting_db.unit_of_work() as uow:
+        for year in (2025, 2026):
+            assert store.annual(uow.session, year) == stream.expected_annual(events, year, primary)
+        assert store.rolling(uow.session, 365, date(2026, 5, 10)) == \
+            stream.expected_rolling(events, 365, date(2026, 5, 10), primary)
+        annual_2026 = store.annual(uow.session, 2026)
+    # by hand: 2026's 7 participants' types are all in the policy (o7 too: a beweging, though its
+    # events said secondary); the events alone would give 5 primary and 2 secondary (o7, o4)
+    assert annual_2026["open_offer"]["participants_by_target_group"] == {"primary": 7, "secondary": 0}
+    assert store_annual(reporting_db, 2025)["open_offer"]["participants_by_target_group"] == \
+        {"primary": 2, "secondary": 1}  # o1, o3 primary; o4 as the event carried it
+
+    # the configuration changes: 2026 stays as counted; an attendance arriving late keeps its definition
+    late = stream.Stream()
+    late.attend("2026-09-01T16:00:00+00:00", "r13", "a5", "p3", ("o4", "overheid", False), 1)
+    feed(reporting_db, late.events, seed=13, thresholds=domain.Thresholds())
+    assert store_annual(reporting_db, 2026) == stream.expected_annual(events + late.events, 2026, primary)
+    assert store_annual(reporting_db, 2026)["open_offer"]["participants_by_target_group"] == \
+        {"primary": 8, "secondary": 0}
+
+
+def store_annual(database, year):
+    with database.unit_of_work() as uow:
+        return store.annual(uow.session, year)

@@ -97,3 +97,16 @@ def test_a_goal_with_dots_has_its_row_value_and_label():
     assert report_view.label("open_offer.by_goal.none.dagdelen", t) == "Doelstelling (geen): dagdelen"
     assert report_view.label("demand_driven.requests_delivered_by_goal.SD2.OD1", reporting_i18n.translator("fr")) \
         == "Demandes réalisées, objectif SD2.OD1"
+
+
+def test_the_definitions_printed_are_those_fixed_with_the_year():
+    policy = ("vereniging", "beweging", "landelijke_vormingsinstelling", "volkshogeschool", "civiel_scw")
+    built = report.build(2023, [domain.annual_document(2023, {}, {})], domain.Thresholds(), (), policy)
+    assert built["definitions"]["primary_org_types"] == list(policy)
+    printed = report_view.definitions(built, reporting_i18n.translator("fr"))
+    assert printed[1] == ("Groupe cible primaire : associations, mouvements, institutions nationales de formation, "
+                          "universités populaires, initiatives citoyennes. Toutes les autres organisations et "
+                          "personnes forment le groupe cible secondaire.")
+    assert "Europe/Brussels" in printed[0]
+    default = report.build(2026, [domain.annual_document(2026, {}, {})], domain.Thresholds())
+    assert default["definitions"]["primary_org_types"] == list(ORG_TYPES_RECOGNISED)
