@@ -68,6 +68,9 @@ PRODUCER = {"organisation": "registration", "activity": "registration", "registr
             "attendance": "registration", "person": "registration", "evaluation": "evaluation",
             "request": "requests"}
 KINDS = ("vorming", "workshop", "studiedag", "studievoormiddag", "leertraject", "infosessie", "lerend_netwerk")
+THEMES = ("vrijwilligers", "participatie", "samenwerking", "diversiteit", "digitalisering", "bestuur")
+GOALS = ("SD1.OD4", "SD1.OD2", "SD2.OD1", "SD3.OD2", None)
+ROLES = ("beroepskracht", "vrijwilliger", "coordinator", None, "bestuurder")
 ORG_TYPES = ("vereniging", "beweging", "landelijke_vormingsinstelling", "volkshogeschool", "civiel_scw", "overheid",
              "onderwijs_onderzoek", "andere_sector")
 
@@ -114,8 +117,9 @@ class Generator:
         activity_id = f"act-{n}"
         big = rng.random() < 0.02
         seats = 300 if big else rng.randint(12, 40)
-        fields = {"activity_id": activity_id, "kind": "trefdag" if big else rng.choice(KINDS), "theme": "vrijwilligers",
-                  "goal": "SD1.OD4", "format": rng.choice(("offline", "offline", "online", "blended")),
+        # theme, goal and role from the numbers, not the rng: the stream stays the one earlier rounds measured
+        fields = {"activity_id": activity_id, "kind": "trefdag" if big else rng.choice(KINDS),
+                  "theme": THEMES[n % len(THEMES)], "goal": GOALS[n % len(GOALS)], "format": rng.choice(("offline", "offline", "online", "blended")),
                   "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=7)).isoformat(),
                   "days": 1, "dagdelen": rng.choice((1, 2, 2, 4)), "capacity": seats}
         scheduled = starts - timedelta(days=60)
@@ -141,7 +145,8 @@ class Generator:
             if cancelled or status != "confirmed" or rng.random() < 0.12:
                 continue
             out.append(self.event("attendance.recorded", starts + timedelta(hours=8), registration_id=registration_id,
-                                  activity_id=activity_id, person_id=person_id, role=None, days_attended=1,
+                                  activity_id=activity_id, person_id=person_id,
+                                  role=ROLES[(n + r) % len(ROLES)], days_attended=1,
                                   **self._profile(org)))
             evaluation_id = f"{registration_id}-e"
             out.append(self.event("evaluation.requested", starts + timedelta(hours=10), evaluation_id=evaluation_id,
@@ -161,7 +166,8 @@ class Generator:
     def request(self, n: int, received: datetime) -> list[dict]:
         rng = self.rng
         request_id = f"req-{n}"
-        out = [self.event("request.received", received, request_id=request_id, theme="bestuur", goal=None,
+        out = [self.event("request.received", received, request_id=request_id, theme="bestuur",
+                          goal=GOALS[n % len(GOALS)],
                           **self._profile(self._org()))]
         if rng.random() < 0.7:
             out.append(self.event("request.accepted", received + timedelta(days=4), request_id=request_id,

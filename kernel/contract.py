@@ -18,6 +18,9 @@ REGISTRATION_STATUSES = ("confirmed", "waitlisted")
 CANCELLED_BY = ("participant", "staff", "system")
 DECLINE_REASONS = ("outside_expertise", "no_capacity", "long_term_coaching", "out_of_scope", "other")
 CHANNELS = ("email", "webhook")
+# A participant's role in their organisation (`coordinator`: coordinates volunteers or training there).
+ROLES = ("beroepskracht", "vrijwilliger", "bestuurder", "student", "andere", "coordinator")
+COORDINATOR = "coordinator"
 
 
 def _id(**kwargs):

@@ -10,6 +10,12 @@
                                                 reporting's aggregates rebuilt from the producers'
                                                 event logs and compared with the live ones
                                                 (services/reporting/rebuild.py; exit 1: they differ)
+    python -m kernel.ops reporting import-prior FILE
+                                                prior years' figures (2011-2015 averages, each year
+                                                since 2016) from CSV or JSON, kept apart from the live
+                                                ones (services/reporting/prior.py; exit 1: refused whole)
+    python -m kernel.ops reporting export-year YEAR [--output FILE]
+                                                a live year's figures as CSV, as import-prior reads them
     python -m kernel.ops person export --email ADDRESS [--output FILE]
     python -m kernel.ops person erase --email ADDRESS [--yes]
                                                 everything held about one person, gathered from every
@@ -277,6 +283,9 @@ def parser() -> argparse.ArgumentParser:
 
     rebuild.add_arguments(commands.add_parser(
         "rebuild-reporting", help="rebuild reporting's aggregates from the producers' event logs and compare"))
+    from services.reporting import prior  # prior years in and a year out; its options live with it
+
+    prior.add_arguments(commands.add_parser("reporting", help="reporting's prior years: import, and export a year"))
     from kernel import privacy  # person export / erase (GDPR); its options live with it
 
     privacy.add_arguments(commands.add_parser("person", help="export or erase everything held about one person"))
@@ -292,6 +301,10 @@ def main(argv: list[str] | None = None) -> int:
         from services.reporting import rebuild
 
         return rebuild.run(config, args)
+    if args.command == "reporting":
+        from services.reporting import prior
+
+        return prior.run(config, args)
     if args.command == "person":
         from kernel import privacy
 

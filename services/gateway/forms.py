@@ -12,7 +12,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-ROLES = ("beroepskracht", "vrijwilliger", "bestuurder", "student", "andere")
+from kernel.contract import ROLES
+
 CONTACT_LANGUAGES = ("nl", "en", "fr")
 NEEDS = ("accessibility", "sign_language_interpreter", "childcare")  # ticked or not
 NEEDS_TEXTS = ("dietary", "other")  # free text

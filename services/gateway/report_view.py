@@ -20,9 +20,19 @@ DASH = "–"
 _SEPARATORS = {"nl": (".", ","), "fr": ("\u202f", ","), "en": (",", ".")}  # thousands, decimal
 
 
+# Figures keyed by a value found in the events (a goal, theme or kind; a goal holds dots):
+# the key is written `*` and passed as {value}; a breakdown's measure follows the key.
+_KEYED_MEASURED = ("by_goal", "by_theme", "by_kind")
+_KEYED = ("requests_delivered_by_goal",)
+
+
 def label(figure: str, t) -> str:
     """The figure's label: `kpi.<path without section>`, an organisation type written `*`."""
     parts = figure.split(".")[1:]
+    if parts[0] in _KEYED_MEASURED and len(parts) >= 3:
+        return _keyed_label(t, f"kpi.{parts[0]}.*.{parts[-1]}", ".".join(parts[1:-1]), figure)
+    if parts[0] in _KEYED and len(parts) >= 2:
+        return _keyed_label(t, f"kpi.{parts[0]}.*", ".".join(parts[1:]), figure)
     org_type = next((part for part in parts if part in ORG_TYPES), None)
     key = "kpi." + ".".join("*" if part in ORG_TYPES else part for part in parts)
     if t(key) == key:  # a figure with no label yet (added to the document later): its path
@@ -30,6 +40,20 @@ def label(figure: str, t) -> str:
     if org_type is None:
         return t(key)
     return t(key, org_type=t(f"org_type.{org_type}"))
+
+
+def _keyed_label(t, name: str, key: str, figure: str) -> str:
+    if t(name) == name:
+        return figure
+    return t(name, value=t("kpi_key.none") if key == "none" else key)
+
+
+def definitions(report: dict, t) -> list[str]:
+    """The report's definitions (reporting's report.definitions), one sentence each, in the reader's language."""
+    used = report["definitions"]
+    types = ", ".join(t(f"org_type.{org_type}") for org_type in used["primary_org_types"])
+    return [t("rp_def_period", time_zone=used["time_zone"]), t("rp_def_primary", types=types),
+            t("rp_def_participant"), t("rp_def_participation"), t("rp_def_organisation")]
 
 
 def _number(value, digits: int, lang: str) -> str:
@@ -75,7 +99,8 @@ def table(report: dict, t, lang: str) -> list[dict]:
             sections.append({"section": figure["section"], "title": t(f"kpi_section.{figure['section']}"),
                              "rows": []})
         target = figure["target"]
-        cells = []
+        cells = [{"text": format_value(value, figure["kind"], lang), "measured": value is not None, "status": None,
+                  "status_text": "", "mark": "", "imported": True} for value in figure.get("imported_values", ())]
         for index, value in enumerate(figure["values"]):
             status = target["status"][index] if target else None
             cells.append({
@@ -109,7 +134,8 @@ def to_csv(report: dict, t) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     years = report["years"]
-    writer.writerow(["figure", "section", "label", *[str(year) for year in years], "target",
+    imported = [f"imported_{entry['period']}" for entry in report.get("imported", ())]
+    writer.writerow(["figure", "section", "label", *imported, *[str(year) for year in years], "target",
                      *[f"status_{year}" for year in years]])
     for figure in report["figures"]:
         target = figure["target"]
@@ -117,6 +143,7 @@ def to_csv(report: dict, t) -> str:
             figure["figure"],
             t(f"kpi_section.{figure['section']}"),
             label(figure["figure"], t),
+            *[_csv_value(value) for value in figure.get("imported_values", ())],
             *[_csv_value(value) for value in figure["values"]],
             f"{CSV_RULE_SIGNS[target['rule']]} {_threshold(target['threshold'])}" if target else "",
             *(target["status"] if target else ["" for _ in years]),

@@ -57,6 +57,22 @@ class KpiOpenOfferReachSchema(KpiRecognisedReachSchema):
                               metadata={"description": "Recognised organisation type -> reached and total."})
 
 
+def _counts(description: str):
+    return fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
+                       metadata={"description": description})
+
+
+class KpiBreakdownSchema(Schema):
+    activities = _n()
+    dagdelen = _n()
+    participants = _n()
+
+
+def _breakdown(of: str):
+    return fields.Dict(keys=fields.String(), values=fields.Nested(KpiBreakdownSchema), required=True, metadata={
+        "description": f"Completed activities of the period and their participants by {of} (\"none\": no value)."})
+
+
 class KpiOpenOfferSchema(Schema):
     activities = _n(description="Completed activities (cancelled ones are counted apart).")
     activities_by_format = fields.Nested(KpiByFormatSchema, required=True)
@@ -76,6 +92,14 @@ class KpiOpenOfferSchema(Schema):
     evaluations = _n(description="Answered evaluations (the respondents behind satisfaction_pct).")
     nps = fields.Nested(KpiYearNpsSchema, required=True)
     recognised_reach = fields.Nested(KpiOpenOfferReachSchema, required=True)
+    unique_participants_by_org_type = _counts("Organisation type -> distinct persons.")
+    participations_by_org_type = _counts("Organisation type -> person-days.")
+    organisations_reached_by_org_type = _counts("Organisation type -> distinct organisations.")
+    participations_by_target_group = fields.Nested(KpiByTargetGroupSchema, required=True)
+    coordinators_pct = _pct()
+    by_goal = _breakdown("strategic/operational goal")
+    by_theme = _breakdown("theme")
+    by_kind = _breakdown("kind")
 
 
 class KpiDemandDrivenSchema(Schema):
@@ -91,13 +115,20 @@ class KpiDemandDrivenSchema(Schema):
     participations = _n()
     organisations_reached = _n()
     organisations_reached_by_target_group = fields.Nested(KpiByTargetGroupSchema, required=True)
+    dagdelen_by_target_group = fields.Nested(KpiByTargetGroupSchema, required=True)
+    participations_by_target_group = fields.Nested(KpiByTargetGroupSchema, required=True)
+    participants_by_org_type = _counts("Requesting organisation's type -> participants delivered to.")
+    organisations_reached_by_org_type = _counts("Requesting organisation's type -> distinct organisations.")
+    requests_delivered_by_goal = _counts("Goal -> delivered requests (\"none\": no goal), by the year received.")
 
 
 class KpiTotalsSchema(Schema):
-    activities = _n()
+    activities = _n(description="Completed open-offer activities plus delivered requests.")
     dagdelen = _n()
     participants = _n()
     organisations_reached = _n(description="Both tracks together, each organisation once.")
+    organisations_reached_tracks_added = _n(
+        description="The open offer's organisations reached plus the demand-driven track's (the published table's sum).")
     recognised_reach = fields.Nested(KpiRecognisedReachSchema, required=True)
 
 
@@ -164,6 +195,23 @@ class KpiReportFigureSchema(Schema):
     values = fields.List(fields.Float(allow_none=True), required=True, metadata={
         "description": "One per year of `years`; null where nothing was measured."})
     target = fields.Nested(KpiFigureTargetSchema, required=True, allow_none=True)
+    imported_values = fields.List(fields.Float(allow_none=True), required=True, metadata={
+        "description": "One per period of `imported`: the imported prior figures."})
+
+
+class KpiImportedPeriodSchema(Schema):
+    period = fields.String(required=True, metadata={"example": "2011-2015"})
+    document = fields.Dict(required=True, metadata={"description": "The period's figures, shaped as the annual document."})
+
+
+class KpiDefinitionsSchema(Schema):
+    period = fields.String(required=True, metadata={"enum": ["calendar_year"]})
+    time_zone = fields.String(required=True, metadata={"example": "Europe/Brussels"})
+    primary_org_types = fields.List(fields.String(), required=True, metadata={
+        "description": "The organisation types of the primary target group."})
+    participant = fields.String(required=True, metadata={"enum": ["attended_registration"]})
+    participation = fields.String(required=True, metadata={"enum": ["person_day"]})
+    organisation_reached = fields.String(required=True, metadata={"enum": ["distinct_organisation_of_participants"]})
 
 
 class AnnualReportSchema(Schema):
@@ -175,6 +223,9 @@ class AnnualReportSchema(Schema):
     targets = fields.List(fields.Nested(KpiTargetSchema), required=True)
     figures = fields.List(fields.Nested(KpiReportFigureSchema), required=True, metadata={
         "description": "The key-figure table: one row per figure, values aligned with `years`."})
+    definitions = fields.Nested(KpiDefinitionsSchema, required=True)
+    imported = fields.List(fields.Nested(KpiImportedPeriodSchema), required=True, metadata={
+        "description": "Prior periods imported from the centre's own tables (not live figures), oldest first."})
 
 
 COMPONENTS = {

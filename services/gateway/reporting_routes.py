@@ -112,6 +112,7 @@ class ReportingRoutes:
         query = _report_query(request)
         response = page.render(
             "reports/annual.html", report=report, sections=report_view.table(report, page.t, page.lang),
+            definitions=report_view.definitions(report, page.t),
             path=request.path, max_years=MAX_YEARS, csv_url=f"{base}.csv{query}", json_url=f"{base}{query}",
             generated=datetime.now(CENTRE_TIMEZONE).strftime("%d/%m/%Y %H:%M"),
         )

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from kernel.contract import ORG_TYPES, ORG_TYPES_RECOGNISED
+from kernel.contract import ORG_TYPES, ORG_TYPES_RECOGNISED, ROLES
 from kernel.rules import AccessDenied, InvalidInput, StateConflict
 
 KINDS = (
@@ -28,7 +28,6 @@ KINDS = (
 )
 FORMATS = ("offline", "online", "blended")
 LANGUAGES = ("nl", "en", "fr")
-ROLES = ("beroepskracht", "vrijwilliger", "bestuurder", "student", "andere")
 ORGANISATION_KINDS = {"individual": "individu", "informal_initiative": "civiel_scw"}
 NEEDS_FLAGS = ("accessibility", "sign_language_interpreter", "childcare")
 NEEDS_TEXTS = ("dietary", "other")

@@ -21,7 +21,7 @@ status or an alert the dashboard shows changes: after any batch reporting ingest
 one of them, and after a rebuild that replaced the aggregates. A caller that passes the
 version it has as `since` gets only {"year", "version", "changed": false} while it is
 current. Reading it costs what the document costs: key-range reads of the year, month,
-directory and activity scopes and the year's activity facts, whatever the number of events.
+directory, register and activity scopes and the year's activity facts, whatever the number of events.
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ from datetime import datetime
 from sqlalchemy import and_, select
 
 from kernel.config import CENTRE_TIMEZONE
-from services.reporting import domain
+from services.reporting import domain, store
 from services.reporting.models import activity_facts, kpi_counters
 
 CHUNK = 500  # scopes per IN (...): SQLite caps bound parameters
@@ -48,6 +48,7 @@ class Snapshot:
     year: int
     year_counters: dict[str, int] = field(default_factory=dict)
     directory: dict[str, int] = field(default_factory=dict)
+    register: dict[str, int] = field(default_factory=dict)  # at the end of the year (store.register)
     months: dict[str, dict[str, int]] = field(default_factory=dict)  # "2026-03" -> counters
     activities: list[dict] = field(default_factory=list)  # activity_facts rows (known ones), by start
     activity_counters: dict[str, dict[str, int]] = field(default_factory=dict)  # activity id -> counters
@@ -73,6 +74,7 @@ def read(session, year: int) -> Snapshot:
     fixed = _counters(session, kpi_counters.c.scope.in_([f"year:{year}", domain.DIRECTORY]))
     snapshot.year_counters = fixed.get(f"year:{year}", {})
     snapshot.directory = fixed.get(domain.DIRECTORY, {})
+    snapshot.register = store.register(session, year)
     months = _counters(session, and_(kpi_counters.c.scope >= f"month:{year}-01",
                                      kpi_counters.c.scope <= f"month:{year}-12"))
     snapshot.months = {scope.split(":", 1)[1]: counters for scope, counters in months.items()}
@@ -131,7 +133,7 @@ def activity_row(facts: dict, counters: dict[str, int], thresholds: domain.Thres
 def build(snapshot: Snapshot, thresholds: domain.Thresholds) -> dict:
     """The dashboard document (without its version)."""
     year = snapshot.year
-    annual = domain.annual_document(year, snapshot.year_counters, snapshot.directory)
+    annual = domain.annual_document(year, snapshot.year_counters, snapshot.register)
     months = [f"{year}-{month:02d}" for month in MONTHS]
     return {
         "year": year,

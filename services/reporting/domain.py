@@ -16,7 +16,8 @@ Why it is order-independent and idempotent:
 A *unit* is an activity (with its registrations, attendance and evaluations),
 a request (with its deliveries) or an organisation of the directory.
 Scopes: `year:2026`, `month:2026-03`, `day:2026-03-01` (centre's time zone),
-`activity:<id>` and `directory`.
+`activity:<id>`, `directory` (the register as it stands) and `register:2026` (how the year
+changed the register: a year's register is the sum of its own and every earlier year's).
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from kernel.config import CENTRE_TIMEZONE
-from kernel.contract import FORMATS, ORG_TYPES_RECOGNISED, TARGET_GROUPS
+from kernel.contract import COORDINATOR, FORMATS, ORG_TYPES_RECOGNISED, TARGET_GROUPS
 from kernel.envelope import event_stamp
 
 SCHEDULED, CANCELLED, COMPLETED = "scheduled", "cancelled", "completed"
@@ -112,6 +113,17 @@ def _newer(event: dict, at: datetime | None, event_id: str | None) -> bool:
 
 
 @dataclass
+class OrganisationVersion:
+    """One organisation.registered/updated: what the register held from `at` on."""
+
+    event_id: str
+    organisation_id: str
+    at: datetime
+    org_type: str
+    recognised: bool
+
+
+@dataclass
 class Organisation:
     organisation_id: str
     org_type: str | None = None
@@ -119,6 +131,7 @@ class Organisation:
     target_group: str | None = None
     at: datetime | None = None
     event_id: str | None = None
+    versions: dict[str, OrganisationVersion] = field(default_factory=dict)
 
 
 @dataclass
@@ -152,6 +165,7 @@ class Attendance:
     days_attended: int
     at: datetime
     event_id: str
+    role: str | None = None
 
 
 @dataclass
@@ -214,6 +228,7 @@ class Request:
     org_type: str | None = None
     recognised: bool | None = None
     target_group: str | None = None
+    goal: str | None = None
     decision: str | None = None
     referred: bool = False
     decision_at: datetime | None = None
@@ -253,6 +268,11 @@ def merge(facts: Facts, event: dict) -> None:
 
 def _organisation(facts: Facts, event: dict, data: dict) -> None:
     org = facts.organisation(data["organisation_id"])
+    if event["event_id"] not in org.versions:
+        at, event_id = event_stamp(event)
+        org.versions[event_id] = OrganisationVersion(event_id, org.organisation_id, at, data["org_type"],
+                                                     bool(data["recognised"]))
+        facts.dirty.add(("organisation_version", event_id))
     if _newer(event, org.at, org.event_id):
         org.org_type, org.recognised, org.target_group = data["org_type"], data["recognised"], data["target_group"]
         org.at, org.event_id = event_stamp(event)
@@ -314,7 +334,7 @@ def _attendance(facts: Facts, event: dict, data: dict) -> None:
             registration_id=data["registration_id"], activity_id=activity.activity_id,
             person_key=person_key(data["person_id"]), organisation_id=data.get("organisation_id"),
             org_type=data["org_type"], recognised=bool(data["recognised"]), target_group=data["target_group"],
-            days_attended=int(data["days_attended"]), at=at, event_id=event_id,
+            days_attended=int(data["days_attended"]), at=at, event_id=event_id, role=data.get("role"),
         )
         facts.dirty.add(("attendance", data["registration_id"]))
 
@@ -349,6 +369,7 @@ def _request_received(facts: Facts, event: dict, data: dict) -> None:
         request.organisation_id = data.get("organisation_id")
         request.org_type, request.recognised = data["org_type"], bool(data["recognised"])
         request.target_group = data["target_group"]
+        request.goal = data.get("goal")
         facts.dirty.add(("request", request.request_id))
 
 
@@ -408,11 +429,14 @@ class Contribution:
     def add(self, scopes, metric: str, value: int = 1) -> None:
         if not value:
             return
+        counters = self.counters
         for scope in scopes:
             key = (scope, metric)
-            self.counters[key] = self.counters.get(key, 0) + value
-            if self.counters[key] == 0:
-                del self.counters[key]
+            total = counters.get(key, 0) + value
+            if total:
+                counters[key] = total
+            else:
+                del counters[key]
 
     def join(self, scopes, set_name: str, member: str) -> None:
         for scope in scopes:
@@ -434,16 +458,37 @@ class Contribution:
         )
 
 
+def register_scope(year: int) -> str:
+    return f"register:{year}"
+
+
 def organisation_contribution(org: Organisation) -> Contribution:
-    """The directory: recognised organisations registered, overall and per type."""
+    """The directory: recognised organisations registered, overall and per type; as it stands
+    (`directory`) and at the end of each year (`register:<year>` holds the year's change)."""
     result = Contribution()
     if org.recognised:
         result.add([DIRECTORY], "recognised_orgs")
         result.add([DIRECTORY], f"recognised_orgs:{org.org_type}")
+    at_year_end: dict[int, OrganisationVersion] = {}  # the last version of each year it changed in
+    for version in sorted(org.versions.values(), key=lambda v: (v.at, v.event_id)):
+        at_year_end[local_date(version.at).year] = version
+    before: str | None = None  # the recognised type at the end of the year before (None: not recognised)
+    for year, version in sorted(at_year_end.items()):
+        now = version.org_type if version.recognised else None
+        if now == before:
+            continue
+        scope = [register_scope(year)]
+        if before is not None:
+            result.add(scope, "recognised_orgs", -1)
+            result.add(scope, f"recognised_orgs:{before}", -1)
+        if now is not None:
+            result.add(scope, "recognised_orgs")
+            result.add(scope, f"recognised_orgs:{now}")
+        before = now
     return result
 
 
-def activity_contribution(activity: Activity) -> Contribution:
+def activity_contribution(activity: Activity, definitions: Definitions | None = None) -> Contribution:
     result = Contribution()
     own = [f"activity:{activity.activity_id}"]
     for registration in activity.registrations.values():
@@ -462,50 +507,83 @@ def activity_contribution(activity: Activity) -> Contribution:
     if cancelled:  # an activity called off counts apart: none of its participants or answers
         return result
     read = member_scopes(scopes)
+    # the breakdowns of the 1.1 document: read by year and rolling window only, so kept in no month
+    breakdowns = activity_breakdowns(activity) if activity.known and activity.status == COMPLETED else []
+    for metric in breakdowns:
+        result.add(read, f"{metric}.activities")
+        result.add(read, f"{metric}.dagdelen", activity.dagdelen)
+    # the participants' counters are summed here first: one add per metric, not per participant
+    summed: Counter = Counter()  # (which scopes, metric) -> value
+    year = local_date(activity.starts_at).year if activity.known else 0  # unknown: no scope to count in
     for attended in activity.attendance.values():
-        if attended.days_attended < 1:
+        days = attended.days_attended
+        if days < 1:
             continue
-        result.add(both, "participants")
-        result.add(both, "participations", attended.days_attended)
-        result.add(scopes, f"participants:{attended.target_group}")
-        result.add(scopes, f"participants_org:{attended.org_type}")
+        group = group_of(attended.target_group, attended.org_type, year, definitions)
+        summed["both", "participants"] += 1
+        summed["both", "participations"] += days
+        summed["scopes", f"participants:{group}"] += 1
+        summed["scopes", f"participants_org:{attended.org_type}"] += 1
+        summed["read", f"participations:{group}"] += days
+        summed["read", f"participations_org:{attended.org_type}"] += days
+        if attended.role == COORDINATOR:
+            summed["read", "coordinators"] += 1
         result.join(read, "persons", attended.person_key)
-        result.join(read, f"persons:{attended.target_group}", attended.person_key)
+        result.join(read, f"persons:{group}", attended.person_key)
+        result.join(read, f"persons_org:{attended.org_type}", attended.person_key)
         if attended.organisation_id:
             org = attended.organisation_id
             result.join(scopes, "orgs", org)  # in the month too
-            result.join(read, f"orgs:{attended.target_group}", org)
+            result.join(read, f"orgs:{group}", org)
+            result.join(read, f"orgs_org:{attended.org_type}", org)
             result.join(read, "all_orgs", org)
             if attended.recognised:
                 result.join(read, "rorgs", org)
                 result.join(read, f"rorgs:{attended.org_type}", org)
                 result.join(read, "all_rorgs", org)
-    answered = 0
+    where = {"both": both, "scopes": scopes, "read": read}
+    for (which, metric), value in summed.items():
+        result.add(where[which], metric, value)
+    for metric in breakdowns:
+        result.add(read, f"{metric}.participants", summed["both", "participants"])
+    answers: Counter = Counter()
     for evaluation in activity.evaluations.values():
-        result.add(own, "evaluations_requested")
         if not evaluation.submitted:
             continue
-        answered += 1
-        result.add(both, "respondents")
-        result.add(both, "satisfaction_sum", evaluation.satisfaction)
+        answers["respondents"] += 1
+        answers["satisfaction_sum"] += evaluation.satisfaction
         if evaluation.recommend >= 9:
-            result.add(both, "promoters")
+            answers["promoters"] += 1
         elif evaluation.recommend <= 6:
-            result.add(both, "detractors")
+            answers["detractors"] += 1
         else:
-            result.add(both, "passives")
-    if answered:
+            answers["passives"] += 1
+    result.add(own, "evaluations_requested", len(activity.evaluations))
+    for metric, value in answers.items():
+        result.add(both, metric, value)
+    if answers["respondents"]:
         result.add(scopes, "activities_measured")
     return result
 
 
-def request_contribution(request: Request) -> Contribution:
+BREAKDOWNS = ("by_goal", "by_theme", "by_kind")  # of completed activities: activities, dagdelen, participants
+NO_KEY = "none"  # a breakdown's key for a null value (an activity or request without a goal)
+
+
+def activity_breakdowns(activity: Activity) -> list[str]:
+    """The metric prefixes of a completed activity's goal, theme and kind (`by_goal:SD1.OD4`);
+    the measure is appended after a dot."""
+    keys = (activity.goal, activity.theme, activity.kind)
+    return [f"{breakdown}:{key or NO_KEY}" for breakdown, key in zip(BREAKDOWNS, keys, strict=True)]
+
+
+def request_contribution(request: Request, definitions: Definitions | None = None) -> Contribution:
     """Funnel counts to the year received; delivered volumes to the year delivered."""
     result = Contribution()
     if not request.received:
         return result
     received = time_scopes(request.received_at)
-    group = request.target_group
+    group = group_of(request.target_group, request.org_type, local_date(request.received_at).year, definitions)
     result.add(received, "requests_received")
     if request.decision == ACCEPTED:
         result.add(received, "requests_accepted")
@@ -516,28 +594,35 @@ def request_contribution(request: Request) -> Contribution:
     if request.deliveries:
         result.add(received, "requests_delivered")
         result.add(received, f"requests_delivered:{group}")
+        result.add(member_scopes(received), f"requests_delivered_goal:{request.goal or NO_KEY}")
     for delivery in request.deliveries.values():
         delivered = time_scopes(delivery.delivered_at)
+        read = member_scopes(delivered)
+        group = group_of(request.target_group, request.org_type, local_date(delivery.delivered_at).year, definitions)
         result.add(delivered, "dd_dagdelen", delivery.dagdelen)
         result.add(delivered, "dd_participants", delivery.participants)
         result.add(delivered, f"dd_participants:{group}", delivery.participants)
         result.add(delivered, "dd_participations", delivery.participations)
+        result.add(read, f"dd_dagdelen:{group}", delivery.dagdelen)
+        result.add(read, f"dd_participations:{group}", delivery.participations)
+        result.add(read, f"dd_participants_org:{request.org_type}", delivery.participants)
         if request.organisation_id:
-            org, read = request.organisation_id, member_scopes(delivered)
+            org = request.organisation_id
             result.join(read, "dd_orgs", org)
             result.join(read, f"dd_orgs:{group}", org)
+            result.join(read, f"dd_orgs_org:{request.org_type}", org)
             result.join(read, "all_orgs", org)
             if request.recognised:
                 result.join(read, "all_rorgs", org)
     return result
 
 
-def contribution_of(unit: str, facts: Facts) -> Contribution:
+def contribution_of(unit: str, facts: Facts, definitions: Definitions | None = None) -> Contribution:
     kind, _, key = unit.partition(":")
     if kind == "activity":
-        return activity_contribution(facts.activity(key))
+        return activity_contribution(facts.activity(key), definitions)
     if kind == "request":
-        return request_contribution(facts.request(key))
+        return request_contribution(facts.request(key), definitions)
     if kind == "org":
         return organisation_contribution(facts.organisation(key))
     raise ValueError(f"unknown unit {unit}")
@@ -616,6 +701,25 @@ def _by_group(values: dict, prefix: str) -> dict:
     return {group: int(values.get(f"{prefix}:{group}", 0)) for group in TARGET_GROUPS}
 
 
+def _by_key(values: dict, prefix: str) -> dict:
+    """`{key: n}` of the metrics `<prefix><key>`, only keys with a figure, sorted."""
+    return {metric[len(prefix):]: int(value) for metric, value in sorted(values.items())
+            if metric.startswith(prefix) and value}
+
+
+def _breakdown(values: dict, breakdown: str) -> dict:
+    """`{key: {"activities", "dagdelen", "participants"}}` of `by_goal`, `by_theme` or `by_kind`."""
+    prefix, measures = f"{breakdown}:", ("activities", "dagdelen", "participants")
+    out: dict[str, dict[str, int]] = {}
+    for metric, value in sorted(values.items()):
+        if not value or not metric.startswith(prefix):
+            continue
+        key, _, measure = metric[len(prefix):].rpartition(".")
+        if measure in measures:
+            out.setdefault(key, dict.fromkeys(measures, 0))[measure] = int(value)
+    return out
+
+
 def kpi_document(counters: dict[str, int], directory: dict[str, int]) -> dict:
     """The key-figure document (DESIGN.md) of one period, without its period key.
 
@@ -626,11 +730,7 @@ def kpi_document(counters: dict[str, int], directory: dict[str, int]) -> dict:
     activities = c["activities"]
     participants = c["participants"]
     respondents = c["respondents"]
-    prefix = "participants_org:"
-    by_org_type = {
-        metric[len(prefix):]: int(value) for metric, value in sorted(c.items())
-        if metric.startswith(prefix) and value
-    }
+    by_org_type = _by_key(c, "participants_org:")
     reach_by_type = {}
     for org_type in ORG_TYPES_RECOGNISED:
         reached = int(c[distinct_metric(f"rorgs:{org_type}")])
@@ -686,11 +786,29 @@ def kpi_document(counters: dict[str, int], directory: dict[str, int]) -> dict:
             group: int(c[distinct_metric(f"dd_orgs:{group}")]) for group in TARGET_GROUPS
         },
     }
+    open_offer.update({  # the fields of the 1.1 document, after those of 1.0
+        "unique_participants_by_org_type": _by_key(c, distinct_metric("persons_org:")),
+        "participations_by_org_type": _by_key(c, "participations_org:"),
+        "organisations_reached_by_org_type": _by_key(c, distinct_metric("orgs_org:")),
+        "participations_by_target_group": _by_group(c, "participations"),
+        "coordinators_pct": pct(c["coordinators"], participants),
+        **{breakdown: _breakdown(c, breakdown) for breakdown in BREAKDOWNS},
+    })
+    demand_driven.update({
+        "dagdelen_by_target_group": _by_group(c, "dd_dagdelen"),
+        "participations_by_target_group": _by_group(c, "dd_participations"),
+        "participants_by_org_type": _by_key(c, "dd_participants_org:"),
+        "organisations_reached_by_org_type": _by_key(c, distinct_metric("dd_orgs_org:")),
+        "requests_delivered_by_goal": _by_key(c, "requests_delivered_goal:"),
+    })
     totals = {
-        "activities": activities,
+        "activities": activities + c["requests_delivered"],
         "dagdelen": c["dagdelen"] + c["dd_dagdelen"],
         "participants": participants + c["dd_participants"],
         "organisations_reached": c[distinct_metric("all_orgs")],
+        # the published table adds the tracks' counts; the distinct count stays beside it
+        "organisations_reached_tracks_added": open_offer["organisations_reached"]
+        + demand_driven["organisations_reached"],
         "recognised_reach": {"reached": all_reached, "total": recognised_total, "pct": pct(all_reached, recognised_total)},
     }
     return {"open_offer": open_offer, "demand_driven": demand_driven, "totals": totals}
@@ -744,6 +862,52 @@ def activity_document(activity: dict | None, activity_id: str, counters: dict[st
 
 
 @dataclass(frozen=True)
+class PrimaryGroup:
+    """Which organisation types count as the primary target group, per period of years (config
+    REPORTING.PRIMARY_GROUP, e.g. the 2021-2025 policy plan that also counts civiel_scw). A year
+    no period covers keeps the target group the events carried (DESIGN.md). The definition a
+    year's figures were first counted with is fixed with them (store.year_definitions)."""
+
+    periods: tuple[tuple[int, int, tuple[str, ...]], ...] = ()
+
+    @classmethod
+    def from_config(cls, config: dict) -> PrimaryGroup:
+        periods = ((config or {}).get("REPORTING") or {}).get("PRIMARY_GROUP") or ()
+        return cls(tuple((int(p["FROM"]), int(p["TO"]), tuple(p["ORG_TYPES"])) for p in periods))
+
+    def for_year(self, year: int) -> tuple[str, ...] | None:
+        for first, last, org_types in self.periods:
+            if first <= year <= last:
+                return org_types
+        return None
+
+
+# year -> the primary organisation types in force that year (None: as the events carried it)
+Definitions = dict[int, "tuple[str, ...] | None"]
+
+
+def group_of(target_group: str, org_type: str | None, year: int, definitions: Definitions | None) -> str:
+    """The target group a participant or request counts in, in `year`."""
+    primary = (definitions or {}).get(year)
+    if primary is None:
+        return target_group
+    return "primary" if org_type in primary else "secondary"
+
+
+def unit_years(unit: str, facts: Facts) -> set[int]:
+    """The years whose definitions a unit's contribution depends on."""
+    kind, _, key = unit.partition(":")
+    if kind == "activity":
+        activity = facts.activity(key)
+        return {local_date(activity.starts_at).year} if activity.known else set()
+    if kind == "request":
+        request = facts.request(key)
+        years = {local_date(request.received_at).year} if request.received else set()
+        return years | {local_date(delivery.delivered_at).year for delivery in request.deliveries.values()}
+    return set()
+
+
+@dataclass(frozen=True)
 class Thresholds:
     """Targets per year and alert levels per activity (config REPORTING)."""
 
@@ -753,6 +917,7 @@ class Thresholds:
     activity_satisfaction_alert_pct: float = 60.0  # an activity breaches below it
     activity_nps_alert: float = 0.0  # an activity breaches below it
     activity_min_respondents: int = 5
+    primary_group: PrimaryGroup = PrimaryGroup()  # not a threshold: the definition the figures count with
 
     @classmethod
     def from_config(cls, config: dict) -> Thresholds:
@@ -766,7 +931,7 @@ class Thresholds:
             "ACTIVITY_ALERT_MIN_RESPONDENTS": ("activity_min_respondents", int),
         }
         values = {attr: kind(section[key]) for key, (attr, kind) in names.items() if section.get(key) is not None}
-        return cls(**values)
+        return cls(**values, primary_group=PrimaryGroup.from_config(config))
 
 
 @dataclass(frozen=True)

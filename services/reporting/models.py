@@ -22,6 +22,17 @@ org_facts = Table(
     Column("event_id", String(36), nullable=True),
 )
 
+org_version_facts = Table(  # every registered/updated: the register at the end of each year
+    "org_version_facts",
+    metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("organisation_id", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("org_type", String(40), nullable=False),
+    Column("recognised", Boolean, nullable=False),
+    Index("ix_org_version_facts_organisation", "organisation_id"),
+)
+
 activity_facts = Table(
     "activity_facts",
     metadata,
@@ -67,6 +78,7 @@ attendance_facts = Table(
     Column("days_attended", Integer, nullable=False),
     Column("at", UtcDateTime, nullable=False),
     Column("event_id", String(36), nullable=False),
+    Column("role", String(40), nullable=True),
     Index("ix_attendance_facts_activity", "activity_id"),
 )
 
@@ -96,6 +108,7 @@ request_facts = Table(
     Column("org_type", String(40), nullable=True),
     Column("recognised", Boolean, nullable=True),
     Column("target_group", String(20), nullable=True),
+    Column("goal", String(40), nullable=True),
     Column("decision", String(20), nullable=True),
     Column("referred", Boolean, nullable=False),
     Column("decision_at", UtcDateTime, nullable=True),
@@ -126,7 +139,7 @@ kpi_counters = Table(
     "kpi_counters",
     metadata,
     Column("scope", String(80), primary_key=True),
-    Column("metric", String(80), primary_key=True),
+    Column("metric", String(160), primary_key=True),
     Column("value", Integer, nullable=False),
 )
 
@@ -137,6 +150,22 @@ kpi_members = Table(
     Column("set_name", String(80), primary_key=True),
     Column("member", String(64), primary_key=True),
     Column("refcount", Integer, nullable=False),
+)
+
+prior_figures = Table(  # imported figures of the years before the platform, apart from the live ones (prior.py)
+    "prior_figures",
+    metadata,
+    Column("period", String(9), primary_key=True),  # 2016 or 2011-2015
+    Column("document", Text, nullable=False),  # JSON {figure path: value}
+    Column("imported_at", UtcDateTime, nullable=False),
+)
+
+year_definitions = Table(  # the primary group a year's figures were first counted with, kept with them
+    "year_definitions",
+    metadata,
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("primary_org_types", Text, nullable=True),  # JSON list; null: as the events carried it
+    Column("fixed_at", UtcDateTime, nullable=False),
 )
 
 threshold_state = Table(
@@ -151,6 +180,6 @@ threshold_state = Table(
 )
 
 FACT_TABLES = (
-    org_facts, activity_facts, registration_facts, attendance_facts, evaluation_facts, request_facts,
+    org_facts, org_version_facts, activity_facts, registration_facts, attendance_facts, evaluation_facts, request_facts,
     delivery_facts,
 )

@@ -60,6 +60,7 @@ from services.reporting.models import (
     kpi_counters,
     kpi_members,
     unit_contributions,
+    year_definitions,
 )
 
 CONSUMER = "reporting.rebuild"  # the rebuild's claims, apart from the live consumer's
@@ -525,6 +526,20 @@ def _prepare_target(url: str, live_url: str) -> ServiceDatabase:
     return target
 
 
+def _copy_definitions(live_url: str, target: ServiceDatabase) -> None:
+    """The definitions each year's live figures were counted with: the rebuild counts with them
+    too (a year's definition is fixed with its figures, whatever the configuration says now)."""
+    live = ServiceDatabase(live_url, producer="reporting")
+    try:
+        with live.read() as session:
+            rows = [dict(row._mapping) for row in session.execute(select(year_definitions))]
+    finally:
+        live.dispose()
+    if rows:
+        with target.unit_of_work() as uow:
+            uow.session.execute(year_definitions.insert(), rows)
+
+
 def _run(config: dict, args, out, err) -> int:
     if args.batch_size < 1:
         raise RebuildError("--batch-size must be at least 1")
@@ -546,6 +561,7 @@ def _run(config: dict, args, out, err) -> int:
         print("event logs: " + ", ".join(f"{service} {count}" for service, count in counts.items())
               + f" ({total} events of the {len(domain.CONSUMED)} types reporting consumes)", file=out)
         target = _prepare_target(into, live_url)
+        _copy_definitions(live_url, target)
         print(f"rebuilding into {shown(into)}", file=out)
         out.flush()
         began = time.monotonic()

@@ -9,13 +9,18 @@ computes no figure of its own. Labels and layout are the gateway's (HTML and CSV
      "documents": [<annual document>, ...],               # aligned with `years`
      "targets": [{"kpi", "figure", "rule", "threshold", "values": [...], "status": [...]}],
      "figures": [{"figure": "open_offer.activities", "section": "open_offer", "kind": "count",
-                  "values": [...], "target": null | {"kpi", "rule", "threshold", "status": [...]}}]}
+                  "values": [...], "target": null | {"kpi", "rule", "threshold", "status": [...]}}],
+     "imported": [{"period": "2011-2015", "document": {...}}, ...],  # prior periods, each figure's
+                                                         # "imported_values" aligned with them
+     "definitions": {"period": "calendar_year", "time_zone": "Europe/Brussels",
+                     "primary_org_types": [...], "participant": "attended_registration", ...}}
 
 `status` is "met", "missed" or "not_measured" (the figure is null: nothing measured).
 """
 from __future__ import annotations
 
-from kernel.contract import ORG_TYPES
+from kernel.config import CENTRE_TIMEZONE
+from kernel.contract import ORG_TYPES, ORG_TYPES_RECOGNISED
 from services.reporting import domain
 
 SECTIONS = ("open_offer", "demand_driven", "totals")
@@ -69,13 +74,21 @@ def figure_paths(documents: list[dict]) -> list[str]:
 
 
 def value_at(document: dict, path: str):
-    """The figure at `path`; 0 when the document has no such key (a type not reached that year)."""
-    value = document
-    for key in path.split("."):
-        if not isinstance(value, dict) or key not in value:
-            return 0
-        value = value[key]
-    return value
+    """The figure at `path`; 0 when the document has no such key (a type not reached that year).
+    A key may itself hold dots (a goal such as SD1.OD4): the longest key present is taken."""
+    return _value_at(document, path.split("."))
+
+
+def _value_at(value, parts: list[str]):
+    if not parts:
+        return value
+    if not isinstance(value, dict):
+        return 0
+    for end in range(len(parts), 0, -1):
+        key = ".".join(parts[:end])
+        if key in value:
+            return _value_at(value[key], parts[end:])
+    return 0
 
 
 def kind_of(path: str) -> str:
@@ -89,8 +102,26 @@ def kind_of(path: str) -> str:
     return "count"
 
 
-def build(year: int, documents: list[dict], thresholds: domain.Thresholds) -> dict:
-    """The report of `year` from the annual documents of the years shown (oldest first, `year` last)."""
+def definitions(primary_org_types=None) -> dict:
+    """What the figures count, as codes (the gateway words them): a year is a calendar year in the
+    centre's time zone; the primary group the types fixed with the year's figures (None: the
+    recognised types, as the events' `target_group` carries them); a participant an attended
+    registration, a participation a person-day, an organisation reached a distinct organisation
+    among participants (DESIGN.md)."""
+    return {
+        "period": "calendar_year",
+        "time_zone": CENTRE_TIMEZONE.key,
+        "primary_org_types": list(primary_org_types or ORG_TYPES_RECOGNISED),
+        "participant": "attended_registration",
+        "participation": "person_day",
+        "organisation_reached": "distinct_organisation_of_participants",
+    }
+
+
+def build(year: int, documents: list[dict], thresholds: domain.Thresholds,
+          imported: list[tuple[str, dict]] = (), primary_org_types=None) -> dict:
+    """The report of `year` from the annual documents of the years shown (oldest first, `year` last),
+    with the `imported` prior periods ((period, document), oldest first) in columns before them."""
     years = [document["year"] for document in documents]
     if not years or years[-1] != year:
         raise ValueError("the documents must end with the report's year")
@@ -105,19 +136,22 @@ def build(year: int, documents: list[dict], thresholds: domain.Thresholds) -> di
         })
     by_figure = {target["figure"]: target for target in targets}
     figures = []
-    for path in figure_paths(documents):
+    for path in figure_paths(documents + [document for _, document in imported]):
         target = by_figure.get(path)
         figures.append({
             "figure": path,
             "section": path.split(".", 1)[0],
             "kind": kind_of(path),
             "values": [value_at(document, path) for document in documents],
+            "imported_values": [value_at(document, path) for _, document in imported],
             "target": None if target is None else {
                 "kpi": target["kpi"], "rule": target["rule"], "threshold": target["threshold"],
                 "status": target["status"],
             },
         })
-    return {"year": year, "years": years, "documents": documents, "targets": targets, "figures": figures}
+    return {"year": year, "years": years, "documents": documents, "targets": targets, "figures": figures,
+            "imported": [{"period": period, "document": document} for period, document in imported],
+            "definitions": definitions(primary_org_types)}
 
 
 def years_shown(year: int, previous_years: int | None, years_with_data: set[int]) -> list[int]:

@@ -23,7 +23,7 @@ from kernel.config import CENTRE_TIMEZONE
 from kernel.consumer import batch_event_handler
 from kernel.dependencies import Database
 from kernel.errors import NotFound, ValidationFailed
-from services.reporting import dashboard, domain, report, store
+from services.reporting import dashboard, domain, prior, report, store
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
 MAX_WINDOW_DAYS = 366
@@ -126,7 +126,9 @@ class ReportingService(health.HealthRpc):
                 with_data = store.years_with_data(session, range(year - report.DEFAULT_PREVIOUS_YEARS, year))
             years = [y for y in report.years_shown(year, previous, with_data) if y >= MIN_YEAR]
             documents = [store.annual(session, y) for y in years]
-        return report.build(year, documents, thresholds)
+            imported = prior.documents_before(session, years[0], report.MAX_PREVIOUS_YEARS + 1 - len(years))
+            primary_org_types = store.definition(session, year)
+        return report.build(year, documents, thresholds, imported, primary_org_types)
 
     @rpc
     def dashboard(self, year, since=None) -> dict:

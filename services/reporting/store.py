@@ -17,6 +17,8 @@ from datetime import date, datetime
 
 import orjson
 from sqlalchemy import and_, bindparam, delete, func, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from kernel.tables import utcnow
 from services.reporting import domain
@@ -28,6 +30,7 @@ from services.reporting.domain import (
     Evaluation,
     Facts,
     Organisation,
+    OrganisationVersion,
     Registration,
     Request,
 )
@@ -39,10 +42,12 @@ from services.reporting.models import (
     kpi_counters,
     kpi_members,
     org_facts,
+    org_version_facts,
     registration_facts,
     request_facts,
     threshold_state,
     unit_contributions,
+    year_definitions,
 )
 
 CHUNK = 500  # keys per IN (...): SQLite caps bound parameters
@@ -115,12 +120,15 @@ def upsert(session, table, rows: list[dict]) -> None:
     names = [column.name for column in table.columns]
     processors = [table.c[column].type.dialect_impl(dialect).bind_processor(dialect) for column in names]
     positions = [names.index(column.name) for column in table.primary_key]
-    if any(processors):
-        tuples = [
-            tuple(value if process is None or value is None else process(value)
-                  for value, process in zip([row[column] for column in names], processors, strict=True))
-            for row in rows
-        ]
+    converted = [(index, process) for index, process in enumerate(processors) if process is not None]
+    if converted:  # only the columns that have a bind processor are touched
+        tuples = []
+        for row in rows:
+            values = [row[column] for column in names]
+            for index, process in converted:
+                if values[index] is not None:
+                    values[index] = process(values[index])
+            tuples.append(tuple(values))
     else:
         tuples = [tuple(row[column] for column in names) for row in rows]
     tuples.sort(key=lambda values: tuple(values[position] for position in positions))
@@ -178,6 +186,8 @@ def load_facts(session, units: list[str]) -> Facts:
     for chunk in _chunks(ids["org"]):
         for row in session.execute(select(org_facts).where(org_facts.c.organisation_id.in_(chunk))):
             facts.organisations[row.organisation_id] = Organisation(**_row(row))
+        for row in session.execute(select(org_version_facts).where(org_version_facts.c.organisation_id.in_(chunk))):
+            facts.organisation(row.organisation_id).versions[row.event_id] = OrganisationVersion(**_row(row))
     return facts
 
 
@@ -188,14 +198,16 @@ def _values(obj, table) -> dict:
 def save_facts(session, facts: Facts) -> None:
     """Write the fact rows the merge changed (one upsert per table)."""
     rows: dict = {name: [] for name in ("activity", "registration", "attendance", "evaluation", "request",
-                                        "delivery", "organisation")}
-    registrations, attendance, evaluations, deliveries = {}, {}, {}, {}
+                                        "delivery", "organisation", "organisation_version")}
+    registrations, attendance, evaluations, deliveries, versions = {}, {}, {}, {}, {}
     for activity in facts.activities.values():
         registrations.update(activity.registrations)
         attendance.update(activity.attendance)
         evaluations.update(activity.evaluations)
     for request in facts.requests.values():
         deliveries.update(request.deliveries)
+    for organisation in facts.organisations.values():
+        versions.update(organisation.versions)
     sources = {
         "activity": (facts.activities, activity_facts),
         "registration": (registrations, registration_facts),
@@ -204,6 +216,7 @@ def save_facts(session, facts: Facts) -> None:
         "request": (facts.requests, request_facts),
         "delivery": (deliveries, delivery_facts),
         "organisation": (facts.organisations, org_facts),
+        "organisation_version": (versions, org_version_facts),
     }
     for kind, key in facts.dirty:
         objects, table = sources[kind]
@@ -293,6 +306,36 @@ def _facts_of(facts: Facts, unit: str) -> tuple[dict, str]:
     return {"activity": facts.activities, "request": facts.requests, "org": facts.organisations}[kind], key
 
 
+def fixed_definitions(session, years: set[int], primary_group: domain.PrimaryGroup) -> domain.Definitions:
+    """The primary group of each of `years` as fixed with the year's first figures; a year not
+    fixed yet is fixed now with `primary_group`'s (the configuration's) definition."""
+    if not years:
+        return {}
+    wanted = sorted(years)
+
+    def stored() -> dict:
+        return dict(session.execute(select(year_definitions.c.year, year_definitions.c.primary_org_types)
+                                    .where(year_definitions.c.year.in_(wanted))).all())
+
+    fixed = stored()
+    missing = [year for year in wanted if year not in fixed]
+    if missing:  # another worker may fix the same year at once: the first one stays
+        insert = (pg_insert if _dialect(session) == "postgresql" else sqlite_insert)(year_definitions)
+        now = utcnow()
+        session.execute(insert.on_conflict_do_nothing(), [
+            {"year": year, "fixed_at": now,
+             "primary_org_types": None if (types := primary_group.for_year(year)) is None else json.dumps(types)}
+            for year in missing])
+        fixed = stored()
+    return {year: None if value is None else tuple(json.loads(value)) for year, value in fixed.items()}
+
+
+def definition(session, year: int) -> tuple[str, ...] | None:
+    """The primary organisation types fixed with `year`'s figures (None: as the events carried it)."""
+    value = session.scalar(select(year_definitions.c.primary_org_types).where(year_definitions.c.year == year))
+    return None if value is None else tuple(json.loads(value))
+
+
 def ingest(uow, events: list[dict], thresholds: domain.Thresholds, cache: UnitCache | None = None) -> domain.Delta:
     """Merge fresh (already claimed) events into the facts and the aggregates; returns the delta.
     With a `cache`, units it holds are not read back, and the batch's units are kept in it."""
@@ -309,6 +352,8 @@ def ingest(uow, events: list[dict], thresholds: domain.Thresholds, cache: UnitCa
     for event in events:
         domain.merge(facts, event)
     save_facts(session, facts)
+    years = set().union(*(domain.unit_years(unit, facts) for unit in units))
+    definitions = fixed_definitions(session, years, thresholds.primary_group)
     before = {unit: contribution for unit, (_, contribution) in cached.items()}
     before.update(load_contributions(session, [unit for unit in units if unit not in cached]))
     token = uuid.uuid4().hex
@@ -316,7 +361,7 @@ def ingest(uow, events: list[dict], thresholds: domain.Thresholds, cache: UnitCa
     changed, restamped, after = [], [], {}
     for unit in units:
         old = before.get(unit, Contribution())
-        new = domain.contribution_of(unit, facts)
+        new = domain.contribution_of(unit, facts, definitions)
         if new != old:
             delta.add(old, new)
             changed.append({"unit": unit, "payload": orjson.dumps(new.to_json()).decode(),
@@ -345,7 +390,8 @@ def check_thresholds(uow, scopes: set[str], thresholds: domain.Thresholds) -> li
     """Evaluate the targets of the years and activities a batch changed; emit on a crossing only."""
     session = uow.session
     years = {int(scope.split(":", 1)[1]) for scope in scopes if scope.startswith("year:")}
-    if domain.DIRECTORY in scopes:  # recognised organisations changed: every year's reach may move
+    register_changed = any(scope.startswith(domain.register_scope("")) for scope in scopes)
+    if domain.DIRECTORY in scopes or register_changed:  # recognised organisations changed: years' reach may move
         years.update(
             int(scope.split(":", 1)[1])
             for scope in session.execute(
@@ -398,14 +444,18 @@ def counters_of(session, scope: str) -> dict[str, int]:
         kpi_counters.c.scope == scope)).all())
 
 
+def register(session, year: int) -> dict[str, int]:
+    """The recognised organisations registered at the end of `year`, overall and per type: the
+    sum of the changes of that year and every year before (one short primary-key range)."""
+    return {metric: int(value) for metric, value in session.execute(
+        select(kpi_counters.c.metric, func.sum(kpi_counters.c.value))
+        .where(kpi_counters.c.scope >= domain.register_scope(""), kpi_counters.c.scope <= domain.register_scope(year))
+        .group_by(kpi_counters.c.metric)).all()}
+
+
 def annual(session, year: int) -> dict:
-    """The year's and the directory's counters in one primary-key range read."""
-    scope = f"year:{year}"
-    counters: dict[str, dict[str, int]] = {scope: {}, domain.DIRECTORY: {}}
-    for where, metric, value in session.execute(select(kpi_counters.c.scope, kpi_counters.c.metric, kpi_counters.c.value)
-                                                .where(kpi_counters.c.scope.in_([scope, domain.DIRECTORY]))):
-        counters[where][metric] = value
-    return domain.annual_document(year, counters[scope], counters[domain.DIRECTORY])
+    """The year's counters and the register at the end of the year."""
+    return domain.annual_document(year, counters_of(session, f"year:{year}"), register(session, year))
 
 
 def years_with_data(session, years) -> set[int]:

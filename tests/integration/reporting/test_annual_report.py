@@ -3,6 +3,7 @@ service over RabbitMQ, then the printable HTML page, the CSV and the JSON, check
 figures computed by hand below (targets: satisfaction >= 70 %, NPS > 0, reach >= 70 %)."""
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 from html.parser import HTMLParser
@@ -11,6 +12,7 @@ import pytest
 import requests
 
 from services.gateway.service import GatewayService
+from services.reporting import prior
 from services.reporting.service import ReportingService
 from tests.conftest import STAFF_TOKEN
 from tests.integration.reporting import stream
@@ -164,6 +166,13 @@ def test_the_printable_page_shows_both_years_with_the_targets_met_or_missed(plat
     french = get(f"{page}?lang=fr", headers=staff_headers)
     assert french.headers["Content-Language"] == "fr"
     assert table(french.text).rows["open_offer.nps.score"][1] == [("25✓ atteint", "met"), ("0✗ non atteint", "missed")]
+    # the definitions the figures use, printed under the table
+    assert "<h2 id=\"definitions-heading\">Definities</h2>" in html
+    assert "in de tijdzone Europe/Brussels" in html
+    assert ("Primaire doelgroep: verenigingen, bewegingen, landelijke vormingsinstellingen, volkshogescholen." in html)
+    assert "Deelname: een persoonsdag, de som van de aanwezige dagen." in html
+    assert "Groupe cible primaire : associations, mouvements, institutions nationales de formation, " \
+           "universités populaires." in french.text
 
     # a browser signed in with the staff cookie (/staff/login) may open it too; a bad year is a 400 page
     cookie = {"staff_token": STAFF_TOKEN}
@@ -212,11 +221,37 @@ def test_the_json_report_composes_the_annual_documents_and_the_targets(platform,
     figures = {f["figure"]: f for f in report["figures"]}
     assert figures["open_offer.participations"] == {
         "figure": "open_offer.participations", "section": "open_offer", "kind": "count", "values": [3, 2],
-        "target": None}
+        "imported_values": [], "target": None}
     assert figures["open_offer.nps.score"]["target"] == {
         "kpi": "nps", "rule": "above", "threshold": 0.0, "status": ["met", "missed"]}
+    assert report["definitions"] == {
+        "period": "calendar_year", "time_zone": "Europe/Brussels",
+        "primary_org_types": ["vereniging", "beweging", "landelijke_vormingsinstelling", "volkshogeschool"],
+        "participant": "attended_registration", "participation": "person_day",
+        "organisation_reached": "distinct_organisation_of_participants"}
     early = get(f"{gateway_url}/api/kpis/annual/2025/report", headers=staff_headers).json()
     assert early["years"] == [2025]  # nothing before 2025
     bad = get(f"{url}?years=zero", headers=staff_headers)
     assert bad.status_code == 400 and bad.json()["details"] == {"years": ["A number of years from 1 to 10."]}
     assert get(f"{gateway_url}/api/kpis/annual/1999/report", headers=staff_headers).status_code == 400
+
+
+def test_imported_prior_years_show_in_their_own_columns_marked_imported(platform, gateway_url, staff_headers, tmp_path):
+    """2011-2015 averages and 2016 from the centre's own table, imported with the ops command."""
+    source = tmp_path / "prior.csv"
+    source.write_text("period,figure,value\n2011-2015,open_offer.activities,52\n2011-2015,open_offer.satisfaction_pct,81.5\n"
+                      "2016,open_offer.activities,45\n2016,demand_driven.requests_delivered,77\n"
+                      "2016,totals.activities,122\n2016,totals.organisations_reached_tracks_added,356\n", encoding="utf-8")
+    assert prior.run(platform, argparse.Namespace(action="import-prior", file=str(source)), io.StringIO()) == 0
+    parsed = table(get(f"{gateway_url}/staff/reports/annual/2026", headers=staff_headers).text)
+    assert parsed.headers == ["Kengetal", "2011-2015 (geïmporteerd)", "2016 (geïmporteerd)", "2025", "2026", "Doel"]
+    assert parsed.rows["totals.activities"][1] == [("–niet gemeten", None), ("122", None), ("1", None), ("1", None)]
+    assert parsed.rows["open_offer.activities"][1][:2] == [("52", None), ("45", None)]
+    assert parsed.rows["open_offer.satisfaction_pct"][1][:2] == [("81,5\xa0%", None), ("–niet gemeten", None)]
+    report = get(f"{gateway_url}/api/kpis/annual/2026/report", headers=staff_headers).json()
+    assert [entry["period"] for entry in report["imported"]] == ["2011-2015", "2016"]
+    assert report["years"] == [2025, 2026]  # the live years apart
+    csv_rows = {row[0]: row for row in csv.reader(io.StringIO(
+        get(f"{gateway_url}/api/kpis/annual/2026/report.csv", headers=staff_headers).text.lstrip("\ufeff")))}
+    assert csv_rows["figure"][3:7] == ["imported_2011-2015", "imported_2016", "2025", "2026"]
+    assert csv_rows["totals.organisations_reached_tracks_added"][3:5] == ["", "356"]

@@ -36,7 +36,7 @@ def test_migrated_schema_matches_the_models(database_backend, platform_config):
     url = platform_config["DATABASES"]["reporting"]
     differences, revision, tables = _compare(url)
     assert differences == []
-    assert revision == "0004"
+    assert revision == "0006"
     assert {"kpi_counters", "kpi_members", "unit_contributions", "threshold_state", "attendance_facts"} <= tables
     command.downgrade(alembic_config("reporting", url), "0002")
     assert "token" not in {c["name"] for c in _columns(url, "unit_contributions")}

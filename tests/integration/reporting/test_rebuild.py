@@ -136,6 +136,9 @@ def test_rebuild_equals_the_live_figures_then_finds_repairs_and_keeps_counting(
     assert "applied: the live aggregates were replaced" in out and out.rstrip().endswith(
         "equal: the rebuilt figures are the live figures")
     assert annual(config, 2026) == stream.expected_annual(events, 2026)  # the live service reads the repair
+    rebuilt_2025 = annual(config, 2025)  # every field of the 1.1 document, from the logs alone
+    assert rebuilt_2025 == stream.expected_annual(events, 2025)
+    assert rebuilt_2025["open_offer"]["by_goal"] and rebuilt_2025["open_offer"]["coordinators_pct"] is not None
 
     # the live service keeps counting on top of the replaced aggregates, and never twice
     late = stream.Stream()
@@ -219,3 +222,22 @@ def test_rebuild_refuses_the_live_database_and_a_target_that_is_not_empty(platfo
     assert code == 2 and "is not empty" in err
     code, _, err = run_rebuild(config, "--batch-size", "0")
     assert code == 2 and "--batch-size" in err
+
+
+def test_a_rebuild_counts_each_year_with_the_definition_fixed_with_its_figures(
+        platform_config, container_factory):
+    """The live service counted 2026 with a policy that makes overheid primary; the configuration
+    has changed since (no policy): the rebuild still equals the live figures."""
+    config = platform_config
+    primary = ["vereniging", "beweging", "landelijke_vormingsinstelling", "volkshogeschool", "overheid"]
+    counted_with = {**config, "REPORTING": {**config["REPORTING"],
+                                            "PRIMARY_GROUP": [{"FROM": 2026, "TO": 2026, "ORG_TYPES": primary}]}}
+    container_factory(ReportingService, counted_with).start()
+    events = stream.known_stream()
+    publish_and_wait(config, events)
+    write_logs(config, events)
+    assert annual(config, 2026) == stream.expected_annual(events, 2026, {2026: tuple(primary)})
+    now = {**config, "REPORTING": {**config["REPORTING"], "PRIMARY_GROUP": []}}
+    code, out, err = run_rebuild(now, "--quiet")
+    assert code == 0, out + err
+    assert "equal: the rebuilt figures are the live figures" in out

@@ -14,7 +14,13 @@ from services.reporting import domain, report
 
 def full_report() -> dict:
     """A report whose documents hold every organisation type, so every figure has a row."""
-    counters = {f"participants_org:{t}": 1 for t in ORG_TYPES}
+    counters = {f"{metric}{t}": 1 for t in ORG_TYPES for metric in (
+        "participants_org:", "participations_org:", "distinct:persons_org:", "distinct:orgs_org:",
+        "dd_participants_org:", "distinct:dd_orgs_org:")}
+    counters.update({f"{breakdown}:{key}.{measure}": 1 for breakdown, key in (
+        ("by_goal", "none"), ("by_theme", "bestuur"), ("by_kind", "vorming"))
+        for measure in ("activities", "dagdelen", "participants")})
+    counters["requests_delivered_goal:none"] = 1
     counters.update({f"distinct:rorgs:{t}": 1 for t in ORG_TYPES_RECOGNISED})
     counters.update({"participants": 1234567, "respondents": 3, "satisfaction_sum": 21, "promoters": 1,
                      "detractors": 1, "passives": 1, "activities": 3, "dagdelen": 7})
@@ -76,3 +82,31 @@ def test_the_csv_has_stable_ids_and_codes_and_labels_in_the_readers_language():
     assert by_figure["open_offer.participants"][3:] == ["0", "1234567", "", "", ""]
     assert by_figure["open_offer.participants_by_org_type.individu"][2] == "Participant·es : particuliers"
     assert by_figure["totals.recognised_reach.pct"][5:] == [">= 70", "missed", "missed"]
+
+
+def test_a_goal_with_dots_has_its_row_value_and_label():
+    counters = {"by_goal:SD1.OD4.activities": 2, "by_goal:SD1.OD4.participants": 9,
+                "requests_delivered_goal:SD2.OD1": 3, "activities": 2}
+    built = report.build(2026, [domain.annual_document(2026, counters, {})], domain.Thresholds())
+    rows = {f["figure"]: f["values"] for f in built["figures"]}
+    assert rows["open_offer.by_goal.SD1.OD4.activities"] == [2]
+    assert rows["open_offer.by_goal.SD1.OD4.participants"] == [9]
+    assert rows["demand_driven.requests_delivered_by_goal.SD2.OD1"] == [3]
+    t = reporting_i18n.translator("nl")
+    assert report_view.label("open_offer.by_goal.SD1.OD4.participants", t) == "Doelstelling SD1.OD4: deelnemers"
+    assert report_view.label("open_offer.by_goal.none.dagdelen", t) == "Doelstelling (geen): dagdelen"
+    assert report_view.label("demand_driven.requests_delivered_by_goal.SD2.OD1", reporting_i18n.translator("fr")) \
+        == "Demandes réalisées, objectif SD2.OD1"
+
+
+def test_the_definitions_printed_are_those_fixed_with_the_year():
+    policy = ("vereniging", "beweging", "landelijke_vormingsinstelling", "volkshogeschool", "civiel_scw")
+    built = report.build(2023, [domain.annual_document(2023, {}, {})], domain.Thresholds(), (), policy)
+    assert built["definitions"]["primary_org_types"] == list(policy)
+    printed = report_view.definitions(built, reporting_i18n.translator("fr"))
+    assert printed[1] == ("Groupe cible primaire : associations, mouvements, institutions nationales de formation, "
+                          "universités populaires, initiatives citoyennes. Toutes les autres organisations et "
+                          "personnes forment le groupe cible secondaire.")
+    assert "Europe/Brussels" in printed[0]
+    default = report.build(2026, [domain.annual_document(2026, {}, {})], domain.Thresholds())
+    assert default["definitions"]["primary_org_types"] == list(ORG_TYPES_RECOGNISED)

@@ -343,3 +343,11 @@ def test_needs_are_normalised():
         "accessibility": False, "sign_language_interpreter": False, "childcare": True,
         "dietary": None, "other": "rolstoel",
     }
+
+
+def test_a_coordinator_registers_with_that_role_and_an_unknown_role_is_refused():
+    act = activity()
+    new = act.register(person(1), INDIVIDUAL, NOW, role="coordinator")
+    assert new.registration.created_event()["role"] == "coordinator"
+    with pytest.raises(InvalidInput):
+        act.register(person(2), INDIVIDUAL, NOW, role="coördinatie")

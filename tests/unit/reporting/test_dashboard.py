@@ -30,6 +30,7 @@ def snapshot() -> Snapshot:
         year_counters={"activities": 2, "activities:offline": 2, "participants": 11, "participants:primary": 11,
                        "dagdelen": 4, "distinct:rorgs": 1, "distinct:all_rorgs": 1, **answers(11, 5, 1, 9)},
         directory={"recognised_orgs": 2, "recognised_orgs:vereniging": 2},
+        register={"recognised_orgs": 3, "recognised_orgs:vereniging": 3},  # at the end of 2026, not as it stands
         months={"2026-03": {"activities": 1, "participants": 6, "dagdelen": 2, **answers(6, 4, 0, 6)},
                 "2026-11": {"activities": 1, "participants": 5, "dagdelen": 2, **answers(5, 6, 1, 3)}},
         activities=[facts("low", datetime(2026, 3, 2, 8, tzinfo=UTC)),
@@ -41,8 +42,9 @@ def snapshot() -> Snapshot:
 
 def test_the_year_is_the_annual_document_with_its_targets():
     document = dashboard.build(snapshot(), DEFAULT)
-    annual = domain.annual_document(2026, snapshot().year_counters, snapshot().directory)
+    annual = domain.annual_document(2026, snapshot().year_counters, snapshot().register)
     assert document["annual"] == annual
+    assert document["annual"]["totals"]["recognised_reach"]["total"] == 3
     assert document["targets"] == domain.year_targets(annual, DEFAULT)
     assert [(t["kpi"], t["status"]) for t in document["targets"]] == [
         ("satisfaction_pct", "missed"), ("nps", "missed"), ("recognised_reach_pct", "missed")]

@@ -7,7 +7,8 @@ from kernel.envelope import new_event
 from services.reporting import domain
 from services.reporting.domain import Contribution, Delta, Facts
 
-# The annual document of DESIGN.md, as printed there (a year with nothing measured).
+# The annual document of DESIGN.md, as printed there (a year with nothing measured), with the
+# fields of its section "Annual document 1.1" (extend_empty below).
 EMPTY_ANNUAL = {
     "year": 2026,
     "open_offer": {"activities": 0, "activities_by_format": {"offline": 0, "online": 0, "blended": 0},
@@ -28,8 +29,19 @@ EMPTY_ANNUAL = {
                       "participations": 0, "organisations_reached": 0,
                       "organisations_reached_by_target_group": {"primary": 0, "secondary": 0}},
     "totals": {"activities": 0, "dagdelen": 0, "participants": 0, "organisations_reached": 0,
+               "organisations_reached_tracks_added": 0,
                "recognised_reach": {"reached": 0, "total": 0, "pct": None}},
 }
+EMPTY_ANNUAL["open_offer"].update({
+    "unique_participants_by_org_type": {}, "participations_by_org_type": {}, "organisations_reached_by_org_type": {},
+    "participations_by_target_group": {"primary": 0, "secondary": 0}, "coordinators_pct": None,
+    "by_goal": {}, "by_theme": {}, "by_kind": {},
+})
+EMPTY_ANNUAL["demand_driven"].update({
+    "dagdelen_by_target_group": {"primary": 0, "secondary": 0},
+    "participations_by_target_group": {"primary": 0, "secondary": 0},
+    "participants_by_org_type": {}, "organisations_reached_by_org_type": {}, "requests_delivered_by_goal": {},
+})
 
 
 def ev(event_type, at, **data):

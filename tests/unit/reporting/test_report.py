@@ -77,7 +77,7 @@ def test_the_report_has_a_row_per_figure_with_values_aligned_to_the_years():
     assert rows["open_offer.recognised_reach.by_org_type.beweging.reached"]["values"] == [0, 1]
     assert rows["open_offer.avg_dagdelen_per_activity"] == {
         "figure": "open_offer.avg_dagdelen_per_activity", "section": "open_offer", "kind": "decimal",
-        "values": [2.5, None], "target": None}
+        "values": [2.5, None], "imported_values": [], "target": None}
     assert rows["open_offer.satisfaction_pct"]["kind"] == "pct"
     assert rows["open_offer.satisfaction_pct"]["target"] == {
         "kpi": "satisfaction_pct", "rule": "at_least", "threshold": 70.0, "status": ["met", "not_measured"]}
