@@ -187,8 +187,8 @@ class RegistrationService(health.HealthRpc):
 
     @rpc
     def list_organisations(self):
-        with self.db.unit_of_work() as uow:
-            found = uow.session.execute(
+        with self.db.read() as session:
+            found = session.execute(
                 select(Organisation).order_by(organisations.c.name, organisations.c.organisation_id)
             ).scalars()
             return sorted((organisation_view(o) for o in found), key=lambda o: (o["name"].casefold(), o["name"]))
@@ -241,14 +241,14 @@ class RegistrationService(health.HealthRpc):
     @rpc
     def get_activity(self, activity_id):
         now = utcnow()
-        with self.db.unit_of_work() as uow:
-            return activity_view(self._activity(uow.session, activity_id), now)
+        with self.db.read() as session:
+            return activity_view(self._activity(session, activity_id), now)
 
     @rpc
     def list_activities(self):
         now = utcnow()
-        with self.db.unit_of_work() as uow:
-            found = uow.session.execute(
+        with self.db.read() as session:
+            found = session.execute(
                 select(Activity).order_by(activities.c.starts_at, activities.c.title)
             ).scalars().all()
             return [activity_view(a, now) for a in found]
@@ -273,8 +273,8 @@ class RegistrationService(health.HealthRpc):
     def list_public_activities(self):
         """Scheduled, open (not invitation-only) activities that have not ended, soonest first."""
         now = utcnow()
-        with self.db.unit_of_work() as uow:
-            found = uow.session.execute(
+        with self.db.read() as session:
+            found = session.execute(
                 select(Activity)
                 .where(activities.c.status == domain.SCHEDULED)
                 .where(activities.c.invitation_only.is_(False))
@@ -286,8 +286,8 @@ class RegistrationService(health.HealthRpc):
     @rpc
     def get_public_activity(self, activity_id, invitation_code=None):
         now = utcnow()
-        with domain_errors(), self.db.unit_of_work() as uow:
-            activity = self._activity(uow.session, activity_id)
+        with domain_errors(), self.db.read() as session:
+            activity = self._activity(session, activity_id)
             activity.check_invitation(invitation_code if isinstance(invitation_code, str) else None)
             return public_activity_view(activity, now)
 
@@ -297,7 +297,7 @@ class RegistrationService(health.HealthRpc):
         now = utcnow()
         with domain_errors(), self.db.unit_of_work() as uow:
             session = uow.session
-            activity = self._activity(session, activity_id, lock=True)
+            activity = self._activity(session, activity_id)
             if data["organisation_id"] is not None:
                 organisation = session.get(Organisation, data["organisation_id"])
                 if organisation is None:
@@ -310,6 +310,8 @@ class RegistrationService(health.HealthRpc):
             # the activity's rules first, so a refused registration creates no person
             activity.check_invitation(data["invitation_code"])
             person = self._person(session, identity, data["name"], data["email"], now)
+            # the seats are counted on the activity row, locked (PostgreSQL) only from here to the commit
+            session.refresh(activity, with_for_update=True)
             registration_id = domain.new_id()
             new = activity.register(
                 person, profile, now, role=data["role"], language=data["language"], needs=data["needs"],
@@ -317,6 +319,13 @@ class RegistrationService(health.HealthRpc):
                 cancel_token=domain.cancel_token_for(self._cancel_link_key(), registration_id),
             )
             registration = new.registration
+            session.add(registration)
+            try:
+                session.flush()
+            except IntegrityError as exc:
+                if "person_id" not in str(exc.orig) and "uq_registrations_active_person" not in str(exc.orig):
+                    raise
+                raise domain.duplicate_registration() from None
             uow.emit("registration.created", registration.created_event())
             if registration.status == domain.CONFIRMED:
                 message = f"You are registered for {activity.title}."
