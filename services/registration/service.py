@@ -13,6 +13,7 @@ import secrets
 from nameko.dependency_providers import Config
 from nameko.rpc import rpc
 from sqlalchemy import func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from kernel import health
@@ -40,6 +41,9 @@ _staff_registration = schemas.StaffRegistrationSchema()
 _attendance = schemas.AttendanceSchema()
 
 log = logging.getLogger(__name__)
+
+# INSERT ... ON CONFLICT DO NOTHING is spelled per dialect in SQLAlchemy
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 
@@ -138,19 +142,19 @@ class RegistrationService(health.HealthRpc):
 
     @staticmethod
     def _person(session, identity_key: str, name: str, email: str | None, now) -> Person:
-        """The person with this identity, created on first registration."""
-        person = session.execute(select(Person).where(persons.c.identity_key == identity_key)).scalars().first()
-        if person is None:
-            candidate = Person.new(identity_key, name, email, now)
-            try:
-                with session.begin_nested():
-                    session.add(candidate)
-                    session.flush()
-                return candidate
-            except IntegrityError:  # created meanwhile by a concurrent transaction (PostgreSQL)
-                person = session.execute(
-                    select(Person).where(persons.c.identity_key == identity_key)
-                ).scalars().one()
+        """The person with this identity, created on first registration: one INSERT for a newcomer
+        (a person created meanwhile by a concurrent transaction is simply found)."""
+        candidate = Person.new(identity_key, name, email, now)
+        dialect_insert = _INSERTS[session.get_bind().dialect.name]
+        created = session.execute(
+            dialect_insert(persons).values(
+                person_id=candidate.person_id, identity_key=identity_key, name=candidate.name,
+                email=candidate.email, created_at=now, updated_at=now,
+            ).on_conflict_do_nothing(index_elements=[persons.c.identity_key]).returning(persons.c.person_id)
+        ).first()
+        if created is not None:
+            return candidate
+        person = session.execute(select(Person).where(persons.c.identity_key == identity_key)).scalars().one()
         if person.name != name:
             person.name = name
             person.updated_at = now
@@ -297,7 +301,8 @@ class RegistrationService(health.HealthRpc):
         now = utcnow()
         with domain_errors(), self.db.unit_of_work() as uow:
             session = uow.session
-            activity = self._activity(session, activity_id)
+            # the seats are counted on the activity row: locked (PostgreSQL) until the commit
+            activity = self._activity(session, activity_id, lock=True)
             if data["organisation_id"] is not None:
                 organisation = session.get(Organisation, data["organisation_id"])
                 if organisation is None:
@@ -310,8 +315,6 @@ class RegistrationService(health.HealthRpc):
             # the activity's rules first, so a refused registration creates no person
             activity.check_invitation(data["invitation_code"])
             person = self._person(session, identity, data["name"], data["email"], now)
-            # the seats are counted on the activity row, locked (PostgreSQL) only from here to the commit
-            session.refresh(activity, with_for_update=True)
             registration_id = domain.new_id()
             new = activity.register(
                 person, profile, now, role=data["role"], language=data["language"], needs=data["needs"],
