@@ -301,8 +301,7 @@ class RegistrationService(health.HealthRpc):
         now = utcnow()
         with domain_errors(), self.db.unit_of_work() as uow:
             session = uow.session
-            # the seats are counted on the activity row: locked (PostgreSQL) until the commit
-            activity = self._activity(session, activity_id, lock=True)
+            activity = self._activity(session, activity_id)
             if data["organisation_id"] is not None:
                 organisation = session.get(Organisation, data["organisation_id"])
                 if organisation is None:
@@ -315,6 +314,7 @@ class RegistrationService(health.HealthRpc):
             # the activity's rules first, so a refused registration creates no person
             activity.check_invitation(data["invitation_code"])
             person = self._person(session, identity, data["name"], data["email"], now)
+            _lock_for_seats(session, activity)
             registration_id = domain.new_id()
             new = activity.register(
                 person, profile, now, role=data["role"], language=data["language"], needs=data["needs"],
@@ -631,6 +631,16 @@ def _organisation_event(organisation: Organisation) -> dict:
         "recognised": organisation.recognised,
         "target_group": organisation.target_group,
     }
+
+
+def _lock_for_seats(session, activity: Activity) -> None:
+    """Make the activity's seat counters current and hold them until the commit, as late as possible.
+
+    PostgreSQL: the row is locked and read again (concurrent registrations queue here, and for as
+    short a time as can be). SQLite: the transaction has held the database's write lock since its
+    BEGIN IMMEDIATE, so the row already read is current."""
+    if session.get_bind().dialect.name != "sqlite":
+        session.refresh(activity, with_for_update=True)
 
 
 def _waitlist_position(session, registration: Registration) -> int | None:
