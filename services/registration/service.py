@@ -12,7 +12,7 @@ import secrets
 
 from nameko.dependency_providers import Config
 from nameko.rpc import rpc
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -302,6 +302,7 @@ class RegistrationService(health.HealthRpc):
         with domain_errors(), self.db.unit_of_work() as uow:
             session = uow.session
             activity = self._activity(session, activity_id)
+            session.expunge(activity)  # its row is written below, in one statement, not by the ORM's flush
             if data["organisation_id"] is not None:
                 organisation = session.get(Organisation, data["organisation_id"])
                 if organisation is None:
@@ -322,13 +323,15 @@ class RegistrationService(health.HealthRpc):
                 cancel_token=domain.cancel_token_for(self._cancel_link_key(), registration_id),
             )
             registration = new.registration
-            session.add(registration)
             try:
-                session.flush()
+                session.execute(insert(registrations).values(
+                    {column.key: getattr(registration, column.key) for column in registrations.columns}))
             except IntegrityError as exc:
                 if "person_id" not in str(exc.orig) and "uq_registrations_active_person" not in str(exc.orig):
                     raise
                 raise domain.duplicate_registration() from None
+            session.execute(update(activities).where(activities.c.activity_id == activity.activity_id).values(
+                {name: getattr(activity, name) for name in SEAT_COUNTERS}))
             uow.emit("registration.created", registration.created_event())
             if registration.status == domain.CONFIRMED:
                 message = f"You are registered for {activity.title}."
@@ -633,14 +636,22 @@ def _organisation_event(organisation: Organisation) -> dict:
     }
 
 
+SEAT_COUNTERS = ("confirmed_count", "waitlisted_count", "next_waitlist_seq")
+
+
 def _lock_for_seats(session, activity: Activity) -> None:
-    """Make the activity's seat counters current and hold them until the commit, as late as possible.
+    """Make the (detached) activity current and hold its row until the commit, as late as possible.
 
     PostgreSQL: the row is locked and read again (concurrent registrations queue here, and for as
     short a time as can be). SQLite: the transaction has held the database's write lock since its
     BEGIN IMMEDIATE, so the row already read is current."""
-    if session.get_bind().dialect.name != "sqlite":
-        session.refresh(activity, with_for_update=True)
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    row = session.execute(
+        select(activities).where(activities.c.activity_id == activity.activity_id).with_for_update()
+    ).mappings().one()
+    for column in activities.columns:
+        setattr(activity, column.key, row[column.key])
 
 
 def _waitlist_position(session, registration: Registration) -> int | None:
