@@ -7,7 +7,6 @@ import eventlet  # noqa: E402
 eventlet.monkey_patch()
 
 import sys  # noqa: E402
-import tempfile  # noqa: E402
 
 from benchmarks import (  # noqa: E402
     kernel_bench,
@@ -35,17 +34,9 @@ def main() -> int:
         result = kernel_bench.batch_drain(config)
         rows.append(("batch consumer drain, idempotent no-op (PostgreSQL)",
                      f"{result['per_second']:,.0f} events/s", "-"))
-    with sandbox() as config, tempfile.TemporaryDirectory() as tmp:
-        result = registration_bench.trefdag(config, tmp)
-        exact = result["seats"]["confirmed"] == 300 and result["seats"]["waitlisted"] == 700 and not result["errors"]
-        failures += not exact
-        rows.append(("Trefdag: 1,000 registrations for 300 seats",
-                     f"{result['seats']['confirmed']} confirmed, {result['seats']['waitlisted']} waitlisted, "
-                     f"{result['errors']} errors", "300 / 700 / 0"))
-        rows.append(("  registration API throughput", f"{result['per_second']:,.0f} registrations/s",
-                     "1,000 within a minute"))
-        rows.append(("  registration API latency", f"p50 {result['p50_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms",
-                     "-"))
+    trefdag_rows, missed = registration_bench.rows()
+    rows += trefdag_rows
+    failures += missed
     result = notifications_bench.run(count=1000, rate=0)
     rows.append(("1,000 evaluation invitations to a local SMTP server",
                  f"{result['seconds']:.1f} s ({result['delivered']:,} delivered, {result['logged_sent']:,} logged)",

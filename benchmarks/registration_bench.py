@@ -1,85 +1,256 @@
-"""Trefdag: registrations open for 300 seats and 1,000 people register at once,
-through the gateway's JSON API, with the services in their own processes."""
+"""Trefdag: registrations open for 300 seats and 1,000 people register at once, 50 at a time.
+
+The platform runs as `make run` starts it: scripts/run_platform.py, every service its own
+`nameko run` process (reporting twice), all answers through the gateway, with the rate limits of
+public writes on. The people sit behind one trusted reverse proxy (TRUSTED_PROXIES 1), each with
+an X-Forwarded-For address of their own; the proxy keeps one connection per request in flight.
+It runs on a sandbox: its own RabbitMQ vhost, fresh databases (SQLite or PostgreSQL), a free port.
+
+Two paths, each with an activity of its own:
+- the JSON API: `POST /api/activities/<id>/registrations`;
+- the HTML form: everyone has the activity's page open when registrations open (the page and its
+  CSRF cookie are fetched first, untimed), then posts the form with its CSRF token (timed).
+
+    python -m benchmarks.registration_bench [--backend sqlite|postgresql] [--path json|form]
+"""
 from __future__ import annotations
 
-import hashlib
-import subprocess
-import sys
-import time
-from datetime import datetime, timedelta, timezone
+import warnings
 
-import eventlet
-import requests
-import yaml
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+import eventlet  # noqa: E402
 
-from benchmarks.harness import percentile, wait_until
-from kernel.config import ROOT
+eventlet.monkey_patch()
+
+import argparse  # noqa: E402
+import hashlib  # noqa: E402
+import os  # noqa: E402
+import re  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
+
+import requests  # noqa: E402
+
+from benchmarks.harness import percentile, sandbox, wait_until  # noqa: E402
+from kernel.config import ROOT, SERVICES  # noqa: E402
 
 TOKEN = "bench-staff-token"
+SEATS, PEOPLE, CONCURRENCY = 300, 1000, 50
+TARGET_P99_MS, TARGET_PER_SECOND = 300, 200
+BACKENDS = ("sqlite", "postgresql")
+PATHS = ("json", "form")
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def _start(service: str, config_path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "nameko", "run", "--config", str(config_path), f"services.{service}.service"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _environment(config: dict, address: str) -> dict[str, str]:
+    """config.yml's own overrides (what an operator would set) pointing `make run` at the sandbox."""
+    env = dict(
+        os.environ,
+        AMQP_URI=config["AMQP_URI"],
+        GATEWAY_ADDRESS=address,
+        PUBLIC_BASE_URL=f"http://{address}",
+        STAFF_TOKEN_SHA256=hashlib.sha256(TOKEN.encode()).hexdigest(),
+        CSRF_SECRET="bench-csrf-secret",
+        CANCEL_LINK_SECRET="bench-cancel-link-secret",
+        RATE_LIMIT_TRUSTED_PROXIES="1",
+        PYTHONWARNINGS="ignore",
     )
+    for service in SERVICES:
+        env[f"{service.upper()}_DB_URL"] = config["DATABASES"][service]
+        env[f"{service.upper()}_METRICS_PORT"] = "0"
+    return env
 
 
-def trefdag(config, tmp_dir, seats: int = 300, people: int = 1000, concurrency: int = 50) -> dict:
-    config["AUTH"]["STAFF_TOKEN_SHA256"] = hashlib.sha256(TOKEN.encode()).hexdigest()
-    # 1,000 people register from this one address within the minute: the gateway's per-IP limit of
-    # public writes (GATEWAY.RATE_LIMIT, docs/SECURITY.md) is turned off for the measurement
-    config.setdefault("GATEWAY", {})["RATE_LIMIT"] = {"PER_MINUTE": 0, "BURST": 0}
-    config["WEB_SERVER_ADDRESS"] = "127.0.0.1:8765"
-    base = "http://127.0.0.1:8765"
-    config_path = f"{tmp_dir}/bench-config.yml"
-    with open(config_path, "w") as handle:
-        yaml.safe_dump(config, handle)
-    processes = [_start(service, config_path) for service in
-                 ("registration", "evaluation", "requests", "reporting", "notifications", "gateway")]
-    try:
-        wait_until(lambda: _healthy(base), timeout=60, interval=0.5)
-        staff = {"Authorization": f"Bearer {TOKEN}"}
-        starts = datetime.now(timezone.utc) + timedelta(days=60)
-        activity = requests.post(f"{base}/api/staff/activities", headers=staff, json={
-            "title": "Trefdag", "kind": "trefdag", "theme": "sector", "format": "offline",
-            "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=8)).isoformat(),
-            "days": 1, "dagdelen": 2, "capacity": seats, "location": "Gent",
-        }, timeout=30).json()
-        url = f"{base}/api/activities/{activity['activity_id']}/registrations"
-        latencies, statuses = [], []
-
-        def register(i):
-            began = time.perf_counter()
-            answer = requests.post(url, json={"name": f"Deelnemer {i}", "email": f"p{i}@example.org",
-                                              "privacy_consent": True}, timeout=60)
-            latencies.append(time.perf_counter() - began)
-            statuses.append(answer.json().get("status") if answer.status_code == 201 else answer.status_code)
-
-        pool = eventlet.GreenPool(concurrency)
-        began = time.perf_counter()
-        for i in range(people):
-            pool.spawn_n(register, i)
-        pool.waitall()
-        seconds = time.perf_counter() - began
-        seats_now = requests.get(f"{base}/api/staff/activities/{activity['activity_id']}", headers=staff,
-                                 timeout=30).json()["seats"]
-        return {
-            "people": people, "seconds": seconds, "per_second": people / seconds,
-            "p50_ms": 1000 * percentile(latencies, 50), "p99_ms": 1000 * percentile(latencies, 99),
-            "answers_confirmed": statuses.count("confirmed"), "answers_waitlisted": statuses.count("waitlisted"),
-            "errors": len([s for s in statuses if s not in ("confirmed", "waitlisted")]),
-            "seats": seats_now,
-        }
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(30)
+@contextmanager
+def running_platform(config: dict, log_path: str):
+    """scripts/run_platform.py on the sandbox until the block ends; yields the gateway's URL."""
+    address = f"127.0.0.1:{_free_port()}"
+    base = f"http://{address}"
+    with open(log_path, "wb") as log:
+        supervisor = subprocess.Popen(
+            [sys.executable, "scripts/run_platform.py"], cwd=ROOT, env=_environment(config, address),
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        try:
+            wait_until(lambda: _healthy(base) or supervisor.poll() is not None, timeout=120, interval=0.5)
+            if supervisor.poll() is not None:
+                raise RuntimeError(f"the platform did not start; see {log_path}")
+            yield base
+        finally:
+            supervisor.send_signal(signal.SIGTERM)  # it stops every service cleanly
+            try:
+                supervisor.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(supervisor.pid, signal.SIGKILL)
+                supervisor.wait(10)
 
 
-def _healthy(base) -> bool:
+def _healthy(base: str) -> bool:
     try:
         return requests.get(f"{base}/health", timeout=5).status_code == 200
     except requests.RequestException:
         return False
+
+
+def _address(n: int) -> str:
+    return f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256 + 1}"
+
+
+def _create_activity(base: str, staff: dict, title: str) -> str:
+    starts = datetime.now(UTC) + timedelta(days=60)
+    answer = requests.post(f"{base}/api/staff/activities", headers=staff, json={
+        "title": title, "kind": "trefdag", "theme": "sector", "format": "offline",
+        "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=8)).isoformat(),
+        "days": 1, "dagdelen": 2, "capacity": SEATS, "location": "Gent",
+    }, timeout=30)
+    answer.raise_for_status()
+    return answer.json()["activity_id"]
+
+
+def _in_parallel(work, items, concurrency: int, failed: dict) -> float:
+    """work(session, item) for every item, `concurrency` at a time, each worker with its own
+    kept-alive connection (as the proxy in front keeps them); the seconds it took. An item whose
+    work raised is in `failed` with the exception's name."""
+    queue = eventlet.Queue()
+    for item in items:
+        queue.put(item)
+
+    def worker():
+        with requests.Session() as session:
+            while not queue.empty():
+                item = queue.get()
+                try:
+                    work(session, item)
+                except Exception as exc:  # noqa: BLE001 - counted as that person's error
+                    failed[item] = type(exc).__name__
+
+    began = time.perf_counter()
+    pool = eventlet.GreenPool(concurrency)
+    for _ in range(concurrency):
+        pool.spawn_n(worker)
+    pool.waitall()
+    return time.perf_counter() - began
+
+
+def _json_path(base: str, activity_id: str, latencies: list, outcomes: list, failed: dict) -> float:
+    url = f"{base}/api/activities/{activity_id}/registrations"
+
+    def register(session, n):
+        began = time.perf_counter()
+        answer = session.post(url, json={"name": f"Deelnemer {n}", "email": f"p{n}@example.org",
+                                         "privacy_consent": True},
+                              headers={"X-Forwarded-For": _address(n)}, timeout=60)
+        latencies.append(time.perf_counter() - began)
+        outcomes.append(answer.json().get("status") if answer.status_code == 201 else answer.status_code)
+
+    return _in_parallel(register, range(PEOPLE), CONCURRENCY, failed)
+
+
+def _form_path(base: str, activity_id: str, latencies: list, outcomes: list, failed: dict) -> float:
+    url = f"{base}/activities/{activity_id}"
+    opened: dict[int, tuple[str, str]] = {}  # person -> (csrf cookie, csrf field)
+
+    def open_page(session, n):
+        session.cookies.clear()  # each person gets a CSRF cookie of their own
+        page = session.get(url, headers={"X-Forwarded-For": _address(n)}, timeout=60)
+        page.raise_for_status()
+        opened[n] = (page.cookies["csrf"], CSRF_FIELD.search(page.text)[1])
+
+    _in_parallel(open_page, range(PEOPLE), CONCURRENCY, failed)
+
+    def register(session, n):
+        cookie, field = opened[n]
+        form = {"name": f"Deelnemer {n}", "email": f"p{n}@example.org", "organisation": "individual",
+                "role": "beroepskracht", "language": "nl", "privacy_consent": "yes", "csrf_token": field}
+        began = time.perf_counter()
+        answer = session.post(url, data=form, headers={"X-Forwarded-For": _address(n), "Origin": base,
+                                                        "Cookie": f"csrf={cookie}"}, timeout=60)
+        latencies.append(time.perf_counter() - began)
+        outcomes.append("registered" if answer.status_code == 201 else answer.status_code)
+
+    return _in_parallel(register, range(PEOPLE), CONCURRENCY, failed)
+
+
+def _outcome(base: str, staff: dict, activity_id: str) -> dict:
+    """What the registration service holds afterwards, and whether it is exact."""
+    listed = requests.get(f"{base}/api/staff/activities/{activity_id}/registrations", headers=staff,
+                          timeout=60).json()
+    seats = requests.get(f"{base}/api/staff/activities/{activity_id}", headers=staff, timeout=30).json()["seats"]
+    confirmed = sum(r["status"] == "confirmed" for r in listed)
+    positions = sorted(r["waitlist_position"] for r in listed if r["status"] == "waitlisted")
+    exact = (confirmed == SEATS and positions == list(range(1, PEOPLE - SEATS + 1))
+             and len({r["person_id"] for r in listed}) == len(listed) == PEOPLE
+             and seats == {"confirmed": SEATS, "waitlisted": PEOPLE - SEATS, "available": 0})
+    return {"confirmed": confirmed, "waitlisted": len(positions), "exact": exact}
+
+
+def trefdag(backend: str = "sqlite", paths=PATHS) -> dict[str, dict]:
+    """{path: figures} of one platform on `backend`, the paths one after the other."""
+    results = {}
+    with sandbox(backend) as config, tempfile.TemporaryDirectory(prefix="bench-trefdag-") as tmp:
+        with running_platform(config, f"{tmp}/platform.log") as base:
+            staff = {"Authorization": f"Bearer {TOKEN}"}
+            for path in paths:
+                activity_id = _create_activity(base, staff, f"Trefdag ({path})")
+                latencies, outcomes, failed = [], [], {}
+                run = _json_path if path == "json" else _form_path
+                seconds = run(base, activity_id, latencies, outcomes, failed)
+                errors = len(failed) + sum(outcome not in ("confirmed", "waitlisted", "registered")
+                                           for outcome in outcomes)
+                results[path] = {
+                    "seconds": seconds, "per_second": PEOPLE / seconds,
+                    "p50_ms": 1000 * percentile(latencies, 50), "p99_ms": 1000 * percentile(latencies, 99),
+                    "errors": errors, **_outcome(base, staff, activity_id),
+                }
+    return results
+
+
+def rows(backends=BACKENDS, paths=PATHS) -> tuple[list[tuple[str, str, str]], int]:
+    """(rows for `python -m benchmarks`, how many missed a target)."""
+    table, missed = [], 0
+    names = {"sqlite": "SQLite", "postgresql": "PostgreSQL", "json": "JSON API", "form": "HTML form"}
+    for backend in backends:
+        for path, figures in trefdag(backend, paths).items():
+            exact = figures["exact"] and not figures["errors"]
+            fast = figures["p99_ms"] <= TARGET_P99_MS and figures["per_second"] >= TARGET_PER_SECOND
+            missed += (not exact) + (not fast)
+            title = f"Trefdag, {names[path]} ({names[backend]}): 1,000 for 300 seats, 50 at once"
+            table += [
+                (title, f"{figures['confirmed']} confirmed, {figures['waitlisted']} waitlisted, "
+                        f"{figures['errors']} errors{'' if figures['exact'] else ', NOT exact'}",
+                 "300 / 700 / 0, positions 1..700"),
+                ("  throughput", f"{figures['per_second']:,.0f} registrations/s ({figures['seconds']:.1f} s)",
+                 f"at least {TARGET_PER_SECOND}/s"),
+                ("  latency", f"p50 {figures['p50_ms']:.0f} ms, p99 {figures['p99_ms']:.0f} ms",
+                 f"p99 at most {TARGET_P99_MS} ms"),
+            ]
+    return table, missed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=BACKENDS, action="append", help="default: both")
+    parser.add_argument("--path", choices=PATHS, action="append", help="default: both")
+    args = parser.parse_args()
+    table, missed = rows(tuple(args.backend or BACKENDS), tuple(args.path or PATHS))
+    width = max(len(name) for name, _, _ in table)
+    print(f"\n{'measurement':<{width}}  {'figure':<50} target")
+    for name, figure, target in table:
+        print(f"{name:<{width}}  {figure:<50} {target}")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -62,8 +62,10 @@ class OutboxRelay:
     def publish_pending(self) -> int:
         """Publish one batch of due events; returns how many were taken from the outbox."""
         now = utcnow()
-        with self.database.unit_of_work() as uow:
-            rows = uow.session.execute(
+        # a snapshot is enough: what commits after it was taken wakes the relay again. (Reading in a
+        # write transaction would queue behind, and hold up, the service's own writers on SQLite.)
+        with self.database.read() as session:
+            rows = session.execute(
                 select(outbox.c.id, outbox.c.event_id, outbox.c.event_type, outbox.c.payload, outbox.c.attempts)
                 .where(outbox.c.published_at.is_(None))
                 .where(or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now))
@@ -134,8 +136,8 @@ class OutboxRelay:
                 self._wake.wait(poll_seconds)
 
     def _measure_backlog(self) -> None:
-        with self.database.unit_of_work() as uow:
-            pending, oldest = uow.session.execute(
+        with self.database.read() as session:
+            pending, oldest = session.execute(
                 select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None))
             ).one()
         OUTBOX_PENDING.labels(self.database.producer).set(pending)

@@ -284,9 +284,12 @@ class GatewayService(metrics_routes.MetricsRoutes, notifications_routes.Notifica
     def page_activity(self, request, activity_id):
         page = Page(request)
         code = (request.form.get("code") if request.method == "POST" else None) or request.args.get("code") or None
+        posted = request.method == "POST"
         try:
             activity = self.registration.get_public_activity(activity_id, invitation_code=code)
-            organisations = self._public_organisations()
+            # the organisation list shows the form; a post needs it only to show the form again
+            # (an unknown organisation is refused by the registration service)
+            organisations = None if posted else self._public_organisations()
         except NotFound:
             return page.not_found()
         except Forbidden:
@@ -303,7 +306,7 @@ class GatewayService(metrics_routes.MetricsRoutes, notifications_routes.Notifica
             a=activity, organisations=organisations, invitation_code=code, roles=forms.ROLES,
             needs=forms.NEEDS, field_labels=forms.FIELD_LABELS, errors=None, general_errors=[],
         )
-        if request.method != "POST":  # GET and HEAD only show
+        if not posted:  # GET and HEAD only show
             context["v"] = forms.form_values({})
             return page.render("activity.html", **context)
 
@@ -311,17 +314,16 @@ class GatewayService(metrics_routes.MetricsRoutes, notifications_routes.Notifica
         if code:
             values[forms.F_CODE] = code
         context["v"] = values
-        org_ids = {o.get("organisation_id") for o in organisations}
-        errors = forms.check(values, page.t, org_ids)
+        errors = forms.check(values, page.t)
         if errors:
-            return page.render("activity.html", status=400, **{**context, "errors": errors})
+            return self._form_again(page, context, errors, [])
         try:
             result = self.registration.register(activity_id, forms.to_payload(values, page.lang))
         except ValidationFailed as exc:
             errors, general = forms.errors_from_details(exc.details, page.t)
             if not errors and not general:
                 general = [page.t("err_form_invalid")]
-            return page.render("activity.html", status=400, **{**context, "errors": errors, "general_errors": general})
+            return self._form_again(page, context, errors, general)
         except Conflict as exc:
             return self._conflict_page(page, activity_id, code, exc)
         except NotFound:
@@ -337,6 +339,16 @@ class GatewayService(metrics_routes.MetricsRoutes, notifications_routes.Notifica
             "registered.html", status=201, a=activity, result=result,
             waitlisted=result.get("status") == "waitlisted", cancel_url=cancel_url,
         )
+
+    def _form_again(self, page: Page, context: dict, errors, general_errors: list[str]) -> Response:
+        """The form once more (400), with what was wrong."""
+        try:
+            organisations = self._public_organisations()
+        except Exception:  # noqa: BLE001
+            log.exception("organisation list unavailable")
+            return page.error(503, "unavailable_text")
+        return page.render("activity.html", status=400, **{
+            **context, "organisations": organisations, "errors": errors, "general_errors": general_errors})
 
     def _public_organisations(self) -> list[dict]:
         organisations = self.registration.list_organisations() or []

@@ -270,6 +270,11 @@ class NewRegistration:
     waitlist_position: int | None
 
 
+def duplicate_registration() -> StateConflict:
+    """The refusal of a second active registration of one person for one activity."""
+    return StateConflict("duplicate: this person is already registered for this activity", DUPLICATE)
+
+
 # --- activities --------------------------------------------------------------------------------------------
 
 ACTIVITY_FIELDS = (
@@ -286,7 +291,14 @@ CONTRACT_ACTIVITY_FIELDS = ("kind", "theme", "goal", "format", "starts_at", "end
 
 
 class Activity:
-    """Aggregate root: an activity and its registrations (`registrations`, all of them)."""
+    """Aggregate root: an activity, its seat counters and its registrations.
+
+    The counters (`confirmed_count`, `waitlisted_count`, `next_waitlist_seq`) are kept by every
+    change below, so registering needs the activity alone: its registrations (`registrations`,
+    all of them) are looked at only to cancel, promote or list. One active registration per
+    person is guarded where every registration is known, by the database's partial unique index
+    (the service answers its refusal with `duplicate_registration()`).
+    """
 
     def __init__(self, activity_id, status, invitation_code, created_at, updated_at, **fields):
         self.activity_id = activity_id
@@ -298,6 +310,8 @@ class Activity:
         self.cancelled_at = fields.pop("cancelled_at", None)
         self.completed_at = fields.pop("completed_at", None)
         self.next_waitlist_seq = fields.pop("next_waitlist_seq", 1)
+        self.confirmed_count = fields.pop("confirmed_count", 0)
+        self.waitlisted_count = fields.pop("waitlisted_count", 0)
         unknown = set(fields) - set(ACTIVITY_FIELDS)
         if unknown:
             raise TypeError(f"unknown activity fields {sorted(unknown)}")
@@ -375,7 +389,7 @@ class Activity:
         elif not self.invitation_only:
             self.invitation_code = None
         self.check()
-        confirmed = len(self.confirmed)
+        confirmed = self.confirmed_count
         if self.capacity is not None and self.capacity < confirmed:
             raise StateConflict(
                 f"capacity {self.capacity} is below the {confirmed} confirmed registrations",
@@ -423,13 +437,12 @@ class Activity:
         return self.waitlist_positions().get(registration.registration_id)
 
     def seats(self) -> dict:
-        confirmed = len(self.confirmed)
-        waitlisted = sum(1 for r in self.registrations if r.status == WAITLISTED)
-        available = None if self.capacity is None else max(self.capacity - confirmed, 0)
-        return {"confirmed": confirmed, "waitlisted": waitlisted, "available": available}
+        """From the counters: no registration is loaded."""
+        available = None if self.capacity is None else max(self.capacity - self.confirmed_count, 0)
+        return {"confirmed": self.confirmed_count, "waitlisted": self.waitlisted_count, "available": available}
 
     def _has_free_seat(self) -> bool:
-        return self.capacity is None or len(self.confirmed) < self.capacity
+        return self.capacity is None or self.confirmed_count < self.capacity
 
     def _promote(self, now: datetime) -> list[Registration]:
         """Fill free seats from the head of the waitlist (only while the activity is scheduled)."""
@@ -442,6 +455,8 @@ class Activity:
             registration.status = CONFIRMED
             registration.waitlist_seq = None
             registration.updated_at = now
+            self.waitlisted_count -= 1
+            self.confirmed_count += 1
             promoted.append(registration)
         return promoted
 
@@ -467,19 +482,15 @@ class Activity:
         ):
             raise AccessDenied("this activity is by invitation only; a valid invitation code is needed")
 
-    def active_registration_of(self, person_id: str) -> Registration | None:
-        for registration in self.registrations:
-            if registration.person_id == person_id and registration.active:
-                return registration
-        return None
-
     def register(self, person: Person, profile: OrgProfile, now: datetime, *, role: str | None = None,
                  language: str = "nl", needs: dict | None = None, begeleider: dict | None = None,
                  invitation_code: str | None = None, registration_id: str | None = None,
                  cancel_token: str | None = None) -> NewRegistration:
         """Confirm `person` while seats are free, else put them at the end of the waitlist.
 
-        `cancel_token` is the secret of the cancel link (random when not given); only its hash is kept.
+        Decided on the counters alone; the caller stores the new registration (the database refuses
+        a second active one of the same person: `duplicate_registration()`). `cancel_token` is the
+        secret of the cancel link (random when not given); only its hash is kept.
         """
         if self.status != SCHEDULED:
             raise StateConflict(f"registration closed: the activity is {self.status}", CLOSED)
@@ -488,8 +499,6 @@ class Activity:
             if self.registration_opens_at is not None and now < self.registration_opens_at:
                 raise StateConflict("registration closed: registration has not opened yet", CLOSED)
             raise StateConflict("registration closed", CLOSED)
-        if self.active_registration_of(person.person_id) is not None:
-            raise StateConflict("duplicate: this person is already registered for this activity", DUPLICATE)
         if role is not None and role not in ROLES:
             raise InvalidInput("unknown role", {"role": [f"Must be one of: {', '.join(ROLES)}."]})
         token = cancel_token or new_secret()
@@ -508,18 +517,17 @@ class Activity:
             begeleider_name=(begeleider or {}).get("name"),
             begeleider_email=normalise_email(begeleider["email"]) if begeleider else None,
             status=CONFIRMED if confirmed else WAITLISTED,
-            waitlist_seq=None if confirmed else self._take_waitlist_seq(),
+            waitlist_seq=None if confirmed else self.next_waitlist_seq,
             cancel_token_hash=hash_token(token),
             created_at=now,
             updated_at=now,
         )
-        self.registrations.append(registration)
-        return NewRegistration(registration, token, None if confirmed else self.waitlist_position(registration))
-
-    def _take_waitlist_seq(self) -> int:
-        seq = max(self.next_waitlist_seq or 1, 1 + max((r.waitlist_seq or 0 for r in self.registrations), default=0))
-        self.next_waitlist_seq = seq + 1
-        return seq
+        if confirmed:
+            self.confirmed_count += 1
+            return NewRegistration(registration, token, None)
+        self.next_waitlist_seq += 1
+        self.waitlisted_count += 1
+        return NewRegistration(registration, token, self.waitlisted_count)  # the end of the waitlist
 
     def _own(self, registration: Registration) -> None:
         if registration.activity_id != self.activity_id:
@@ -537,8 +545,11 @@ class Activity:
         self._cancel(registration, by, now)
         return self._promote(now)
 
-    @staticmethod
-    def _cancel(registration: Registration, by: str, now: datetime) -> None:
+    def _cancel(self, registration: Registration, by: str, now: datetime) -> None:
+        if registration.status == CONFIRMED:
+            self.confirmed_count -= 1
+        else:
+            self.waitlisted_count -= 1
         registration.status = REGISTRATION_CANCELLED
         registration.cancelled_by = by
         registration.cancelled_at = now

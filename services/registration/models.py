@@ -65,6 +65,9 @@ activities = Table(
     Column("cancelled_at", UtcDateTime, nullable=True),
     Column("completed_at", UtcDateTime, nullable=True),
     Column("next_waitlist_seq", Integer, nullable=False),
+    # seat counters kept by the domain (Activity), so registering loads no registration
+    Column("confirmed_count", Integer, nullable=False, server_default=text("0")),
+    Column("waitlisted_count", Integer, nullable=False, server_default=text("0")),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_activities_starts_at", "starts_at"),

@@ -12,7 +12,8 @@ import secrets
 
 from nameko.dependency_providers import Config
 from nameko.rpc import rpc
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from kernel import health
@@ -40,6 +41,9 @@ _staff_registration = schemas.StaffRegistrationSchema()
 _attendance = schemas.AttendanceSchema()
 
 log = logging.getLogger(__name__)
+
+# INSERT ... ON CONFLICT DO NOTHING is spelled per dialect in SQLAlchemy
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 
@@ -138,19 +142,19 @@ class RegistrationService(health.HealthRpc):
 
     @staticmethod
     def _person(session, identity_key: str, name: str, email: str | None, now) -> Person:
-        """The person with this identity, created on first registration."""
-        person = session.execute(select(Person).where(persons.c.identity_key == identity_key)).scalars().first()
-        if person is None:
-            candidate = Person.new(identity_key, name, email, now)
-            try:
-                with session.begin_nested():
-                    session.add(candidate)
-                    session.flush()
-                return candidate
-            except IntegrityError:  # created meanwhile by a concurrent transaction (PostgreSQL)
-                person = session.execute(
-                    select(Person).where(persons.c.identity_key == identity_key)
-                ).scalars().one()
+        """The person with this identity, created on first registration: one INSERT for a newcomer
+        (a person created meanwhile by a concurrent transaction is simply found)."""
+        candidate = Person.new(identity_key, name, email, now)
+        dialect_insert = _INSERTS[session.get_bind().dialect.name]
+        created = session.execute(
+            dialect_insert(persons).values(
+                person_id=candidate.person_id, identity_key=identity_key, name=candidate.name,
+                email=candidate.email, created_at=now, updated_at=now,
+            ).on_conflict_do_nothing(index_elements=[persons.c.identity_key]).returning(persons.c.person_id)
+        ).first()
+        if created is not None:
+            return candidate
+        person = session.execute(select(Person).where(persons.c.identity_key == identity_key)).scalars().one()
         if person.name != name:
             person.name = name
             person.updated_at = now
@@ -187,8 +191,8 @@ class RegistrationService(health.HealthRpc):
 
     @rpc
     def list_organisations(self):
-        with self.db.unit_of_work() as uow:
-            found = uow.session.execute(
+        with self.db.read() as session:
+            found = session.execute(
                 select(Organisation).order_by(organisations.c.name, organisations.c.organisation_id)
             ).scalars()
             return sorted((organisation_view(o) for o in found), key=lambda o: (o["name"].casefold(), o["name"]))
@@ -241,14 +245,14 @@ class RegistrationService(health.HealthRpc):
     @rpc
     def get_activity(self, activity_id):
         now = utcnow()
-        with self.db.unit_of_work() as uow:
-            return activity_view(self._activity(uow.session, activity_id), now)
+        with self.db.read() as session:
+            return activity_view(self._activity(session, activity_id), now)
 
     @rpc
     def list_activities(self):
         now = utcnow()
-        with self.db.unit_of_work() as uow:
-            found = uow.session.execute(
+        with self.db.read() as session:
+            found = session.execute(
                 select(Activity).order_by(activities.c.starts_at, activities.c.title)
             ).scalars().all()
             return [activity_view(a, now) for a in found]
@@ -273,8 +277,8 @@ class RegistrationService(health.HealthRpc):
     def list_public_activities(self):
         """Scheduled, open (not invitation-only) activities that have not ended, soonest first."""
         now = utcnow()
-        with self.db.unit_of_work() as uow:
-            found = uow.session.execute(
+        with self.db.read() as session:
+            found = session.execute(
                 select(Activity)
                 .where(activities.c.status == domain.SCHEDULED)
                 .where(activities.c.invitation_only.is_(False))
@@ -286,8 +290,8 @@ class RegistrationService(health.HealthRpc):
     @rpc
     def get_public_activity(self, activity_id, invitation_code=None):
         now = utcnow()
-        with domain_errors(), self.db.unit_of_work() as uow:
-            activity = self._activity(uow.session, activity_id)
+        with domain_errors(), self.db.read() as session:
+            activity = self._activity(session, activity_id)
             activity.check_invitation(invitation_code if isinstance(invitation_code, str) else None)
             return public_activity_view(activity, now)
 
@@ -297,7 +301,8 @@ class RegistrationService(health.HealthRpc):
         now = utcnow()
         with domain_errors(), self.db.unit_of_work() as uow:
             session = uow.session
-            activity = self._activity(session, activity_id, lock=True)
+            activity = self._activity(session, activity_id)
+            session.expunge(activity)  # its row is written below, in one statement, not by the ORM's flush
             if data["organisation_id"] is not None:
                 organisation = session.get(Organisation, data["organisation_id"])
                 if organisation is None:
@@ -310,6 +315,7 @@ class RegistrationService(health.HealthRpc):
             # the activity's rules first, so a refused registration creates no person
             activity.check_invitation(data["invitation_code"])
             person = self._person(session, identity, data["name"], data["email"], now)
+            _lock_for_seats(session, activity)
             registration_id = domain.new_id()
             new = activity.register(
                 person, profile, now, role=data["role"], language=data["language"], needs=data["needs"],
@@ -317,6 +323,15 @@ class RegistrationService(health.HealthRpc):
                 cancel_token=domain.cancel_token_for(self._cancel_link_key(), registration_id),
             )
             registration = new.registration
+            try:
+                session.execute(insert(registrations).values(
+                    {column.key: getattr(registration, column.key) for column in registrations.columns}))
+            except IntegrityError as exc:
+                if "person_id" not in str(exc.orig) and "uq_registrations_active_person" not in str(exc.orig):
+                    raise
+                raise domain.duplicate_registration() from None
+            session.execute(update(activities).where(activities.c.activity_id == activity.activity_id).values(
+                {name: getattr(activity, name) for name in SEAT_COUNTERS}))
             uow.emit("registration.created", registration.created_event())
             if registration.status == domain.CONFIRMED:
                 message = f"You are registered for {activity.title}."
@@ -619,6 +634,24 @@ def _organisation_event(organisation: Organisation) -> dict:
         "recognised": organisation.recognised,
         "target_group": organisation.target_group,
     }
+
+
+SEAT_COUNTERS = ("confirmed_count", "waitlisted_count", "next_waitlist_seq")
+
+
+def _lock_for_seats(session, activity: Activity) -> None:
+    """Make the (detached) activity current and hold its row until the commit, as late as possible.
+
+    PostgreSQL: the row is locked and read again (concurrent registrations queue here, and for as
+    short a time as can be). SQLite: the transaction has held the database's write lock since its
+    BEGIN IMMEDIATE, so the row already read is current."""
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    row = session.execute(
+        select(activities).where(activities.c.activity_id == activity.activity_id).with_for_update()
+    ).mappings().one()
+    for column in activities.columns:
+        setattr(activity, column.key, row[column.key])
 
 
 def _waitlist_position(session, registration: Registration) -> int | None:

@@ -11,6 +11,8 @@ from kernel.config import ROOT
 from kernel.tables import kernel_metadata
 from services.registration.models import metadata
 
+HEAD = "0002"
+
 
 def test_migrated_schema_matches_the_models(database_backend, platform_config):
     # platform_config has already run `upgrade("registration", url)` on a fresh database
@@ -19,7 +21,7 @@ def test_migrated_schema_matches_the_models(database_backend, platform_config):
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             assert compare_metadata(context, [metadata, kernel_metadata]) == []
-            assert context.get_current_revision() == "0001"
+            assert context.get_current_revision() == HEAD
         tables = set(inspect(engine).get_table_names())
         assert {"organisations", "activities", "persons", "registrations", "outbox", "processed_events"} <= tables
     finally:
@@ -78,5 +80,51 @@ def test_the_database_refuses_a_second_active_registration_of_one_person(databas
         with pytest.raises(IntegrityError):
             with engine.begin() as connection:
                 connection.execute(insert(registrations).values(registration("r3", "waitlisted")))
+    finally:
+        engine.dispose()
+
+
+def test_seat_counters_are_counted_from_the_existing_registrations(database_backend, platform_config):
+    """0002 adds the activity's seat counters and fills them from the registrations already there;
+    it goes down and up again."""
+    from alembic import command
+    from sqlalchemy import insert, select
+
+    from kernel.migrate import alembic_config
+    from services.registration.models import activities, persons, registrations
+
+    url = platform_config["DATABASES"]["registration"]
+    command.downgrade(alembic_config("registration", url), "0001")
+    engine = create_engine(url)
+    now = datetime.now(timezone.utc)
+    statuses = {"a1": ["confirmed", "confirmed", "waitlisted", "cancelled", "waitlisted", "waitlisted"],
+                "a2": ["cancelled"], "a3": []}
+    try:
+        with engine.begin() as connection:
+            for activity_id in statuses:
+                connection.execute(insert(activities).values(
+                    activity_id=activity_id, title="t", description="", kind="vorming", theme="t", format="offline",
+                    starts_at=now, ends_at=now, days=1, dagdelen=2, capacity=2, language="nl", price_eur=0,
+                    invitation_only=False, status="scheduled", next_waitlist_seq=1, created_at=now, updated_at=now))
+            for n, (activity_id, status) in enumerate((a, s) for a, listed in statuses.items() for s in listed):
+                connection.execute(insert(persons).values(
+                    person_id=f"p{n}", identity_key=f"email:p{n}@example.org", name="P", email=None,
+                    created_at=now, updated_at=now))
+                connection.execute(insert(registrations).values(
+                    registration_id=f"r{n}", activity_id=activity_id, person_id=f"p{n}", org_type="individu",
+                    recognised=False, target_group="secondary", language="nl", needs={}, status=status,
+                    waitlist_seq=n + 1 if status == "waitlisted" else None, cancel_token_hash=f"h{n}",
+                    created_at=now, updated_at=now))
+        command.upgrade(alembic_config("registration", url), "head")
+        with engine.connect() as connection:
+            counters = {row.activity_id: tuple(row[1:]) for row in connection.execute(select(
+                activities.c.activity_id, activities.c.confirmed_count, activities.c.waitlisted_count,
+                activities.c.next_waitlist_seq))}
+        # a1's waitlisted registrations hold numbers 3, 5 and 6: the next one is 7
+        assert counters == {"a1": (2, 3, 7), "a2": (0, 0, 1), "a3": (0, 0, 1)}
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, [metadata, kernel_metadata]) == []
+            assert context.get_current_revision() == HEAD
     finally:
         engine.dispose()

@@ -45,7 +45,10 @@ INDIVIDUAL = domain.profile_without_organisation("individual", POLICY)
 
 
 def register(act: Activity, who: Person, now=NOW, **kwargs):
-    return act.register(who, INDIVIDUAL, now, **kwargs)
+    """Register and keep the registration with its activity, as storing it does."""
+    made = act.register(who, INDIVIDUAL, now, **kwargs)
+    act.registrations.append(made.registration)
+    return made
 
 
 # --- target group ------------------------------------------------------------------------------------------
@@ -127,19 +130,22 @@ def test_cancel_token_is_kept_only_as_a_hash():
     assert new.cancel_token not in vars(new.registration).values()
 
 
-def test_one_active_registration_per_person():
+def test_registering_again_after_cancelling_goes_to_the_end_of_the_waitlist():
+    # a second active registration is refused by the database (tests/integration/registration)
     act = activity(capacity=1)
     one, two = person(1), person(2)
     first = register(act, one)
-    with pytest.raises(StateConflict):
-        register(act, one)
     waitlisted = register(act, two)
-    with pytest.raises(StateConflict):
-        register(act, two)  # a waitlisted registration is active too
     act.cancel_registration(first.registration, "participant", NOW)
-    again = register(act, one)  # after cancelling, one may register again
-    assert again.registration.status == "waitlisted"
+    again = register(act, one)
+    assert (again.registration.status, again.waitlist_position) == ("waitlisted", 1)
     assert waitlisted.registration.status == "confirmed"
+    assert act.seats() == {"confirmed": 1, "waitlisted": 1, "available": 0}
+
+
+def test_the_duplicate_refusal_says_why():
+    refusal = domain.duplicate_registration()
+    assert isinstance(refusal, StateConflict) and refusal.details == {"reason": "duplicate"}
 
 
 def test_cancelling_a_confirmed_registration_promotes_the_first_waitlisted():
