@@ -13,11 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from tests.e2e.registration_page_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, check
-
-
-def words(text: str) -> str:
-    return " ".join(text.split())
+from tests.e2e.registration_page_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, check, verdict, words
 
 
 def run(base: str, year: str, token: str, screenshots: str, expected_json: str) -> dict:
@@ -57,13 +53,7 @@ def run(base: str, year: str, token: str, screenshots: str, expected_json: str) 
 
 
 def main(argv: list[str]) -> int:
-    try:
-        report = run(*argv[1:6])
-    except Exception as exc:  # noqa: BLE001 - the verdict goes to the test
-        print(json.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc}"}))
-        return 1
-    print(json.dumps(report))
-    return 0
+    return verdict(run, *argv[1:6])
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import sys
 import time
 import urllib.request
 
-from tests.e2e.registration_page_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, check
+from tests.e2e.registration_page_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, check, verdict, words
 
 PARTICIPANTS = '[data-k="annual.open_offer.participants"]'
 # the page asks once a second; far beyond that on the busiest machine, it does not update itself
@@ -34,10 +34,6 @@ def record_attendance(base: str, token: str, registration_id: str) -> None:
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         check(response.status == 200, f"recording attendance answered {response.status}")
-
-
-def words(text: str) -> str:
-    return " ".join(text.split())
 
 
 def snapshot(page) -> dict:
@@ -150,13 +146,7 @@ def run(base: str, year: str, token: str, registration_id: str, title: str, aler
 
 
 def main(argv: list[str]) -> int:
-    try:
-        report = run(*argv[1:7])
-    except Exception as exc:  # noqa: BLE001 - the verdict goes to the test
-        print(json.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc}"}))
-        return 1
-    print(json.dumps(report))
-    return 0
+    return verdict(run, *argv[1:7])
 
 
 if __name__ == "__main__":

@@ -130,15 +130,24 @@ def run(activity_url: str, title: str) -> dict:
     return report
 
 
-def main(argv: list[str]) -> int:
-    activity_url, title = argv[1], argv[2]
+def verdict(run, *args) -> int:
+    """Run a browser scenario and print its report as one JSON line: the test reads the verdict."""
     try:
-        report = run(activity_url, title)
+        report = run(*args)
     except Exception as exc:  # noqa: BLE001 - the verdict goes to the test
         print(json.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc}"}))
         return 1
     print(json.dumps(report))
     return 0
+
+
+def words(text: str) -> str:
+    """The text as a person reads it: white space folded."""
+    return " ".join(text.split())
+
+
+def main(argv: list[str]) -> int:
+    return verdict(run, argv[1], argv[2])
 
 
 if __name__ == "__main__":

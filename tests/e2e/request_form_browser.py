@@ -8,7 +8,6 @@ and {"ok": false, "error": ...}.
 """
 from __future__ import annotations
 
-import json
 import re
 import sys
 
@@ -18,6 +17,7 @@ from tests.e2e.registration_page_browser import (
     TIMEOUT_MS,
     check,
     policy_problems,
+    verdict,
     watch_console,
 )
 
@@ -80,13 +80,7 @@ def run(form_url: str) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    try:
-        report = run(argv[1])
-    except Exception as exc:  # noqa: BLE001 - the verdict goes to the test
-        print(json.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc}"}))
-        return 1
-    print(json.dumps(report))
-    return 0
+    return verdict(run, argv[1])
 
 
 if __name__ == "__main__":
