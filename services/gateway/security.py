@@ -46,6 +46,8 @@ from nameko.web.handlers import HttpRequestHandler
 
 from kernel.config import ROOT, secret_key
 from services.gateway.http import error_body, json_response
+from services.gateway.server import CLOSE_CONNECTION, GatewayWebServer
+from services.gateway.urls import masked, site_path
 
 log = logging.getLogger(__name__)
 
@@ -333,7 +335,7 @@ class GatewaySecurity(SharedExtension):
         if rate_limit is not None:
             wait = self.buckets[rate_limit].take(client_ip(request, self.settings.trusted_proxies))
             if wait:
-                log.warning("rate limit %s: %s %s refused", rate_limit, request.method, request.path)
+                log.warning("rate limit %s: %s %s refused", rate_limit, request.method, masked(request.path))
                 return self._too_many(request, wait, form_page)
         if _is_api(request.path):
             if sent_mimetype(request) in FORM_CONTENT_TYPES and request.get_data(cache=True).strip():
@@ -341,10 +343,10 @@ class GatewaySecurity(SharedExtension):
                     "unsupported_media_type", "The JSON API takes Content-Type: application/json."), 415)
             return None
         if not same_site_post(request, self.settings):
-            log.warning("form post from another site refused: %s %s", request.method, request.path)
+            log.warning("form post from another site refused: %s %s", request.method, masked(request.path))
             return self._csrf_refused(request, form_page)
         if not csrf_valid(self.key, request.cookies.get(CSRF_COOKIE), request.form.get(CSRF_FIELD)):
-            log.info("form post without a valid CSRF token refused: %s %s", request.method, request.path)
+            log.info("form post without a valid CSRF token refused: %s %s", request.method, masked(request.path))
             return self._csrf_refused(request, form_page)
         return None
 
@@ -359,7 +361,8 @@ class GatewaySecurity(SharedExtension):
     def _back(page, request, form_page: bool) -> dict:
         if not form_page:
             return {}
-        return {"back_url": request.full_path.rstrip("?"), "back_label": page.t("form_again")}
+        query = request.query_string.decode("latin-1")
+        return {"back_url": site_path(request.path) + (f"?{query}" if query else ""), "back_label": page.t("form_again")}
 
     @classmethod
     def _too_many(cls, request, wait: float, form_page: bool):
@@ -389,14 +392,20 @@ class GatewayHttp(HttpRequestHandler):
     "login" (the staff sign-in; a stricter bucket)."""
 
     security = GatewaySecurity()
+    server = GatewayWebServer()
 
-    def __init__(self, method, url, rate_limit: str | None = None, **kwargs):
+    def __init__(self, method, url, rate_limit: str | None = None, max_body: int | None = None, **kwargs):
         if rate_limit is not None and rate_limit not in RATE_LIMITS:
             raise ValueError(f"rate_limit must be one of {RATE_LIMITS}, not {rate_limit!r}")
         self.rate_limit = rate_limit
+        self.max_body = max_body  # None: GATEWAY.LIMITS.MAX_BODY_BYTES; more only for a route that needs it
         super().__init__(method, url, **kwargs)
 
     def handle_request(self, request):
+        too_large = self._body_refusal(request)
+        if too_large is not None:
+            self.security.finish(request, too_large)
+            return too_large
         request.shallow = False
         try:
             form_page = "GET" in {method.strip().upper() for method in self.method.split(",")}
@@ -407,6 +416,21 @@ class GatewayHttp(HttpRequestHandler):
         response = refused if refused is not None else super().handle_request(request)
         self.security.finish(request, response)
         return response
+
+    def _body_refusal(self, request):
+        """413 for a body longer than this route takes, 411 for one of unknown length, decided
+        from the headers alone; the connection is then closed, so the body is never read."""
+        chunked = "chunked" in (request.headers.get("Transfer-Encoding") or "").lower()
+        limit = self.max_body or self.server.limits.max_body
+        if not chunked and (request.content_length or 0) <= limit:
+            return None
+        request.environ.get(CLOSE_CONNECTION, lambda: None)()
+        if chunked:
+            return json_response(error_body("length_required", "Send the body with a Content-Length."), 411)
+        log.warning("request body of %s bytes refused: %s %s", request.content_length, request.method,
+                    masked(request.path))
+        return json_response(error_body(
+            "payload_too_large", f"The request body may be at most {limit} bytes."), 413)
 
 
 http = GatewayHttp.decorator
