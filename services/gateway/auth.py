@@ -112,6 +112,33 @@ def role_digests(config: dict) -> dict[str, tuple[str, ...]]:
     return digests
 
 
+# Tokens that examples and documentation show, and the empty token: a digest of one of them
+# opens the platform to whoever read the example, so the gateway refuses to start with it.
+KNOWN_EXAMPLE_TOKENS = ("", "change-me", "change-me-ops", "change-me-admin", "change-me-too", "changeme",
+                        "secret", "password", "admin", "staff", "ops", "token", "test")
+TOKEN_SETTINGS = (*ROLE_SETTINGS.values(), "ALERTMANAGER_TOKEN_SHA256")
+
+
+class KnownTokenDigest(ValueError):
+    """A token setting holds the digest of an example or empty token (raised at start-up)."""
+
+
+def refuse_known_digests(config: dict) -> None:
+    """Raise KnownTokenDigest when any AUTH.*_TOKEN_SHA256 holds the sha256 of an example token
+    (change-me, ...) or of the empty token; the message names the setting, never the token."""
+    known = {hash_token(token) for token in KNOWN_EXAMPLE_TOKENS}
+    section = config.get("AUTH") or {}
+    for key in TOKEN_SETTINGS:
+        try:
+            digests = parse_digests(section.get(key))
+        except InvalidTokenConfig:
+            continue  # refused per request and logged (role_digests)
+        if known & set(digests):
+            raise KnownTokenDigest(
+                f"AUTH.{key} holds the sha256 of an example or empty token, which anyone can look up: "
+                f"make a token of your own (docs/SECURITY.md) and configure its digest")
+
+
 def token_roles(token: str | None, config: dict) -> frozenset[str]:
     """The roles `token` holds (admin's include staff and ops); empty for an unknown token.
 

@@ -45,6 +45,7 @@ from nameko.extensions import SharedExtension
 from nameko.web.handlers import HttpRequestHandler
 
 from kernel.config import ROOT, secret_key
+from services.gateway.auth import refuse_known_digests
 from services.gateway.http import error_body, json_response
 from services.gateway.server import CLOSE_CONNECTION, GatewayWebServer
 from services.gateway.urls import masked, site_path
@@ -322,6 +323,7 @@ class GatewaySecurity(SharedExtension):
 
     def setup(self):
         config = self.container.config
+        refuse_known_digests(config)  # before serving a single request
         self.settings = settings_from_config(config)
         self.key = csrf_key(config)
         self.buckets = {name: TokenBuckets(*self.settings.limits[name]) for name in RATE_LIMITS}
