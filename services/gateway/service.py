@@ -14,6 +14,8 @@ errors (kernel.errors) cross RPC intact and become their HTTP status here.
 from __future__ import annotations
 
 import logging
+import re
+from urllib.parse import quote, urlencode
 
 import eventlet
 from kombu import Connection
@@ -26,6 +28,7 @@ from werkzeug.wrappers import Response
 
 from kernel.config import SERVICES
 from kernel.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from kernel.inputs import INVITATION_CODE_PATTERN
 from kernel.rpc import RpcProxy
 from services.gateway import (
     dashboard_routes,
@@ -138,6 +141,8 @@ class GatewayService(metrics_routes.MetricsRoutes, notifications_routes.Notifica
     @api
     def api_get_activity(self, request, activity_id):
         code = request.args.get("code") or None
+        if code is not None and not re.match(INVITATION_CODE_PATTERN, code):
+            raise ValidationFailed("Invalid code.", {"code": ["Not an invitation code: letters, digits, - and _ only."]})
         return self.registration.get_public_activity(activity_id, invitation_code=code)
 
     @http("POST", "/api/activities/<activity_id>/registrations", rate_limit="public")
@@ -355,7 +360,7 @@ class GatewayService(metrics_routes.MetricsRoutes, notifications_routes.Notifica
             key = "conflict_closed"
         else:
             key = "conflict_generic"
-        back = f"/activities/{activity_id}?lang={page.lang}" + (f"&code={code}" if code else "")
+        back = f"/activities/{quote(activity_id)}?" + urlencode({"lang": page.lang, **({"code": code} if code else {})})
         return page.message("conflict_title", [page.t(key)], 409, back_url=back, back_label=page.t("back_to_list"))
 
     @http("GET,POST", "/<path:rest>")
