@@ -97,6 +97,9 @@ ROLE_SETTINGS = {"staff": "STAFF_TOKEN_SHA256", "ops": "OPS_TOKEN_SHA256", "admi
 IMPLIES = {"staff": frozenset({"staff"}), "ops": frozenset({"ops"}), "admin": frozenset(ROLES)}
 STAFF_COOKIE = "staff_token"  # the sign-in form's HttpOnly cookie (services.gateway.notifications_routes)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# environ key of the gateway's security extension: a wrong token takes from the client's sign-in
+# bucket, and a client that has used it up gets 429 before its token is looked at
+AUTH_GUARD = "gateway.auth_guard"
 
 
 def role_digests(config: dict) -> dict[str, tuple[str, ...]]:
@@ -180,9 +183,14 @@ def refusal(service, request, roles) -> Response | None:
     (valid) token, 403 with a valid token of another role. A page for the staff pages (/staff/...:
     the service's `auth_refused_page`, which offers the sign-in form), JSON for the rest."""
     token = presented_token(request)
+    guard = request.environ.get(AUTH_GUARD)  # the gateway's rate limits (absent in unit tests)
+    if token and guard is not None and (too_many := guard.token_refusal(request)) is not None:
+        return too_many
     held = token_roles(token, service.config) if token else frozenset()
     if held & set(roles):
         return None
+    if token and not held and guard is not None:
+        guard.token_failed(request)
     if token is None:
         status, message = 401, "This endpoint needs a token: Authorization: Bearer <token>."
     elif not held:

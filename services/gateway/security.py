@@ -31,6 +31,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import logging
 import math
 import re
@@ -45,7 +46,7 @@ from nameko.extensions import SharedExtension
 from nameko.web.handlers import HttpRequestHandler
 
 from kernel.config import ROOT, secret_key
-from services.gateway.auth import refuse_known_digests
+from services.gateway.auth import AUTH_GUARD, refuse_known_digests
 from services.gateway.http import error_body, json_response
 from services.gateway.server import CLOSE_CONNECTION, GatewayWebServer
 from services.gateway.urls import masked, site_path
@@ -59,8 +60,10 @@ CSRF_KEY_FILE = ROOT / "var" / "csrf.key"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # what a plain HTML form (no JavaScript, no CORS preflight) can send to another site
 FORM_CONTENT_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"})
-RATE_LIMITS = ("public", "login")
-DEFAULT_RATE_LIMIT = {"PER_MINUTE": 30, "BURST": 10, "LOGIN_PER_MINUTE": 5, "LOGIN_BURST": 5, "TRUSTED_PROXIES": 0}
+RATE_LIMITS = ("public", "login", "health")
+READ_LIMITS = frozenset({"health"})  # limits that count every request, not just writes
+DEFAULT_RATE_LIMIT = {"PER_MINUTE": 30, "BURST": 10, "LOGIN_PER_MINUTE": 5, "LOGIN_BURST": 5,
+                      "HEALTH_PER_MINUTE": 300, "HEALTH_BURST": 30, "TRUSTED_PROXIES": 0}
 _VALUE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # 32 random bytes, base64url without padding
 
 # --- settings ------------------------------------------------------------------------------------------------
@@ -109,6 +112,7 @@ def settings_from_config(config: dict) -> Settings:
         limits={
             "public": (_number(limits["PER_MINUTE"], 30), _number(limits["BURST"], 10)),
             "login": (_number(limits["LOGIN_PER_MINUTE"], 5), _number(limits["LOGIN_BURST"], 5)),
+            "health": (_number(limits["HEALTH_PER_MINUTE"], 300), _number(limits["HEALTH_BURST"], 30)),
         },
         trusted_proxies=int(_number(limits["TRUSTED_PROXIES"], 0)),
     )
@@ -229,10 +233,33 @@ class TokenBuckets:
             self._buckets[key] = (tokens, now)
             return (1 - tokens) / self.rate
 
+    def wait(self, key: str) -> float:
+        """The seconds until `key` may go again (0: now), taking nothing."""
+        if not self.enabled:
+            return 0.0
+        with self._lock:
+            tokens, when = self._buckets.get(key, (self.burst, self.clock()))
+        tokens = min(self.burst, tokens + (self.clock() - when) * self.rate)
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
     def _forget_full(self, now: float) -> None:
         for key, (tokens, when) in list(self._buckets.items()):
             if tokens + (now - when) * self.rate >= self.burst:
                 del self._buckets[key]
+
+
+def bucket_key(address: str) -> str:
+    """The rate-limit bucket of a client address: an IPv6 client's /64 (one subscriber's network:
+    a single machine may use any of its 2^64 addresses), an IPv4 client's address."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False))
 
 
 def client_ip(request, trusted_proxies: int) -> str:
@@ -332,13 +359,15 @@ class GatewaySecurity(SharedExtension):
         """The refusal of a request that may not reach its entrypoint, or None. `form_page`: GET on
         the same URL shows the form again (the refusal page links to it)."""
         request.environ[CSRF_ENVIRON] = CsrfContext(self.key, request.cookies.get(CSRF_COOKIE))
-        if request.method not in UNSAFE_METHODS:
-            return None
-        if rate_limit is not None:
-            wait = self.buckets[rate_limit].take(client_ip(request, self.settings.trusted_proxies))
+        request.environ[AUTH_GUARD] = self  # services.gateway.auth: token failures share the sign-in bucket
+        if rate_limit is not None and (request.method in UNSAFE_METHODS or rate_limit in READ_LIMITS):
+            wait = self.buckets[rate_limit].take(self._client(request))
             if wait:
                 log.warning("rate limit %s: %s %s refused", rate_limit, request.method, masked(request.path))
-                return self._too_many(request, wait, form_page)
+                return self._too_many(request, wait, form_page and request.method in UNSAFE_METHODS,
+                                      json_answer=rate_limit in READ_LIMITS)
+        if request.method not in UNSAFE_METHODS:
+            return None
         if _is_api(request.path):
             if sent_mimetype(request) in FORM_CONTENT_TYPES and request.get_data(cache=True).strip():
                 return json_response(error_body(
@@ -351,6 +380,22 @@ class GatewaySecurity(SharedExtension):
             log.info("form post without a valid CSRF token refused: %s %s", request.method, masked(request.path))
             return self._csrf_refused(request, form_page)
         return None
+
+    def _client(self, request) -> str:
+        return bucket_key(client_ip(request, self.settings.trusted_proxies))
+
+    def token_refusal(self, request):
+        """429 while this client has used up the sign-in bucket (wrong tokens, sign-in attempts),
+        before its token is even looked at; else None."""
+        wait = self.buckets["login"].wait(self._client(request))
+        if not wait:
+            return None
+        log.warning("rate limit login: %s %s with a token refused", request.method, masked(request.path))
+        return self._too_many(request, wait, form_page=False)
+
+    def token_failed(self, request) -> None:
+        """A wrong token takes from the client's sign-in bucket, as a sign-in attempt does."""
+        self.buckets["login"].take(self._client(request))
 
     def finish(self, request, response) -> None:
         apply_headers(response, self.settings)
@@ -367,9 +412,9 @@ class GatewaySecurity(SharedExtension):
         return {"back_url": site_path(request.path) + (f"?{query}" if query else ""), "back_label": page.t("form_again")}
 
     @classmethod
-    def _too_many(cls, request, wait: float, form_page: bool):
+    def _too_many(cls, request, wait: float, form_page: bool, json_answer: bool = False):
         retry = {"Retry-After": str(max(1, math.ceil(wait)))}
-        if _is_api(request.path):
+        if json_answer or _is_api(request.path):
             return json_response(error_body(
                 "rate_limited", "Too many requests from your address: try again in a moment."), 429, retry)
         from services.gateway.pages import Page
@@ -390,8 +435,8 @@ class GatewaySecurity(SharedExtension):
 class GatewayHttp(HttpRequestHandler):
     """nameko's @http with the gateway's protection around every request (see the module's doc).
 
-    `rate_limit`: None, "public" (registration, cancel, request intake, survey answers) or
-    "login" (the staff sign-in; a stricter bucket)."""
+    `rate_limit`: None, "public" (registration, cancel, request intake, survey answers),
+    "login" (the staff sign-in; a stricter bucket) or "health" (/health: every request counts)."""
 
     security = GatewaySecurity()
     server = GatewayWebServer()

@@ -33,3 +33,12 @@ def test_a_limit_that_is_not_a_positive_number_is_refused():
     assert limits_from_config({}).max_body == 1024 * 1024
     with pytest.raises(ValueError, match="KEEPALIVE_SECONDS"):
         limits_from_config({"GATEWAY": {"LIMITS": {"KEEPALIVE_SECONDS": "0"}}})
+
+
+def test_ipv6_addresses_share_a_bucket_per_64_and_ipv4_keeps_its_address():
+    from services.gateway.security import bucket_key
+
+    assert bucket_key("2001:db8:1:2::1") == bucket_key("2001:db8:1:2:ffff:ffff:ffff:ffff") == "2001:db8:1:2::/64"
+    assert bucket_key("2001:db8:1:3::1") != bucket_key("2001:db8:1:2::1")
+    assert bucket_key("203.0.113.7") == "203.0.113.7" and bucket_key("::ffff:203.0.113.7") == "203.0.113.7"
+    assert bucket_key("unknown") == "unknown"
