@@ -646,6 +646,17 @@ OPERATOR_SCHEMAS = {
                     }},
                     "monitoring": {"type": "object", "additionalProperties": False,
                                    "properties": {"enablePodMonitor": {"type": "boolean"}}},
+                    "managed": {"type": "object", "additionalProperties": False, "properties": {
+                        "roles": {"type": "array", "items": {
+                            "type": "object", "required": ["name"], "additionalProperties": False,
+                            "properties": {
+                                "name": {"type": "string"}, "ensure": {"enum": ["present", "absent"]},
+                                "login": {"type": "boolean"},
+                                "passwordSecret": {"type": "object", "required": ["name"], "additionalProperties": False,
+                                                   "properties": {"name": {"type": "string"}}},
+                            },
+                        }},
+                    }},
                     "resources": _OBJECT,
                 },
             },
@@ -782,32 +793,40 @@ def test_configuration_and_secrets_are_what_config_yml_reads(manifests):
     config = by_name(manifests, "ConfigMap", "platform-config")["data"]
     secrets = {}
     for secret in of_kind(manifests, "Secret"):
-        secrets.update(secret["stringData"])
+        if secret["type"] == "Opaque":  # the basic-auth ones are the databases' logins
+            secrets.update(secret["stringData"])
     assert set(config) <= names, f"config.yml does not read {set(config) - names}"
     assert set(secrets) <= names, f"config.yml does not read {set(secrets) - names}"
     assert not set(config) & set(secrets)
     assert config["QUEUE_TYPE"] == "quorum"
     assert config["METRICS_ADDRESS"] == "0.0.0.0"
     assert config["GATEWAY_ADDRESS"] == "0.0.0.0:8000"
-    # nothing usable is shipped: every secret value is left for the operator to fill
-    assert {key: value for key, value in secrets.items() if value} == {}
+    # nothing usable is shipped: every secret value is left for the operator to fill (a role's name is no secret)
+    assert {key: value for secret in of_kind(manifests, "Secret") for key, value in secret["stringData"].items()
+            if value and not (secret["type"] == "kubernetes.io/basic-auth" and key == "username")} == {}
     cluster = of_kind(manifests, "Cluster")[0]
-    databases = {cluster["spec"]["bootstrap"]["initdb"]["database"]} | {d["spec"]["name"] for d in of_kind(manifests, "Database")}
-    assert databases == set(SERVICES)
-    assert "secret" not in cluster["spec"]["bootstrap"]["initdb"]  # the operator generates the password
+    initdb = cluster["spec"]["bootstrap"]["initdb"]
+    owners = {initdb["database"]: (initdb["owner"], initdb["secret"]["name"])}
+    roles = {role["name"]: role["passwordSecret"]["name"] for role in cluster["spec"]["managed"]["roles"]}
+    for database in of_kind(manifests, "Database"):
+        owners[database["spec"]["name"]] = (database["spec"]["owner"], roles[database["spec"]["owner"]])
+    # every database has an owner of its own, whose password is in that service's `-database` Secret
+    assert owners == {service: (service, f"{service}-database") for service in SERVICES}
+    for service in SERVICES:
+        login = by_name(manifests, "Secret", f"{service}-database")
+        assert login["type"] == "kubernetes.io/basic-auth" and login["stringData"]["username"] == service
     pods = {d["metadata"]["name"]: d["spec"]["template"]["spec"] for d in of_kind(manifests, "Deployment") + of_kind(manifests, "Job")}
     for name, pod in pods.items():
         env = {e["name"]: e for e in pod["containers"][0]["env"]}
         for service in SERVICES:
             if f"{service.upper()}_DB_URL" not in env:
                 continue
-            assert env["DATABASE_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
-                "name": f"{cluster['metadata']['name']}-app", "key": "password"}, name
             url = urlsplit(env[f"{service.upper()}_DB_URL"]["value"])
             assert url.scheme == "postgresql+psycopg2"
             assert url.hostname == f"{cluster['metadata']['name']}-rw", url
-            assert url.path == f"/{service}"
-            assert (url.username, url.password) == (cluster["spec"]["bootstrap"]["initdb"]["owner"], "$(DATABASE_PASSWORD)")
+            assert url.path == f"/{service}" and url.username == service, url
+            password = re.fullmatch(r"\$\((\w+)\)", url.password).group(1)
+            assert env[password]["valueFrom"]["secretKeyRef"] == {"name": f"{service}-database", "key": "password"}, name
     assert {s for s in SERVICES if f"{s.upper()}_DB_URL" in {e["name"] for e in pods["migrate"]["containers"][0]["env"]}} \
         == set(SERVICES)
 

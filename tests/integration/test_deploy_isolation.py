@@ -38,33 +38,37 @@ def manifests():
     return kubernetes_documents()
 
 
-def secret_keys_seen(manifests, pod_spec) -> set[str]:
-    """Every environment variable a container gets from a Secret we ship, or holding a database URL."""
+def secrets_read(manifests, pod_spec) -> tuple[set[str], set[str]]:
+    """The Secrets we ship that a container reads, and the environment variables it gets from them
+    (all of a Secret's keys through envFrom, one through secretKeyRef) or that hold a database URL."""
     (container,) = pod_spec["containers"]
     ours = {s["metadata"]["name"]: set(s["stringData"]) for s in of_kind(manifests, "Secret")}
-    seen = set()
+    read, variables = set(), set()
     for source in container.get("envFrom", []):
         if "secretRef" in source:
-            seen |= ours[source["secretRef"]["name"]]
+            read.add(source["secretRef"]["name"])
+            variables |= ours[source["secretRef"]["name"]]
     for variable in container.get("env", []):
         ref = variable.get("valueFrom", {}).get("secretKeyRef")
         if ref and ref["name"] in ours:
-            seen.add(ref["key"])
+            read.add(ref["name"])
         if variable["name"].endswith("_DB_URL"):
-            seen.add(variable["name"])
-    return seen
+            variables.add(variable["name"])
+    return read, variables
 
 
-def test_every_deployment_sees_only_its_own_secret_keys_and_all_of_them(manifests):
+def test_every_deployment_reads_only_its_own_secrets_and_keys_and_all_of_them(manifests):
     owners = secret_owners()
-    shipped = {key for s in of_kind(manifests, "Secret") for key in s["stringData"]} | {
+    shipped = {key for s in of_kind(manifests, "Secret") if s["type"] == "Opaque" for key in s["stringData"]} | {
         f"{service.upper()}_DB_URL" for service in SERVICES}
     assert {"STAFF_TOKEN_SHA256", "CSRF_SECRET", "CANCEL_LINK_SECRET", "SMTP_PASSWORD"} <= shipped
     for deployment in of_kind(manifests, "Deployment"):
         name = deployment["metadata"]["name"]
-        seen = secret_keys_seen(manifests, deployment["spec"]["template"]["spec"])
-        assert {key for key in seen if owners.get(key) != name} == set(), name
-        assert seen == {key for key in shipped if owners.get(key) == name}, name
+        read, variables = secrets_read(manifests, deployment["spec"]["template"]["spec"])
+        assert read <= {f"{name}-secrets", f"{name}-database"}, (name, read)
+        assert (f"{name}-database" in read) == (name in SERVICES), name  # its own database login, if it has one
+        assert {key for key in variables if owners.get(key) != name} == set(), name
+        assert variables == {key for key in shipped if owners.get(key) == name}, name
 
 
 def test_the_ownership_rule_tells_services_apart():
