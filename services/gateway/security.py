@@ -476,6 +476,11 @@ class GatewayHttp(HttpRequestHandler):
             return json_response(error_body("length_required", "Send the body with a Content-Length."), 411)
         log.warning("request body of %s bytes refused: %s %s", request.content_length, request.method,
                     masked(request.path))
+        if not _is_api(request.path):  # a form: a page in the visitor's language
+            from services.gateway.pages import Page
+
+            page = Page(request)
+            return page.message("too_large_title", [page.t("too_large_text")], 413)
         return json_response(error_body(
             "payload_too_large", f"The request body may be at most {limit} bytes."), 413)
 

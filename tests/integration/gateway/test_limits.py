@@ -143,3 +143,12 @@ def test_connections_beyond_the_cap_wait_until_one_is_freed(gateway):
     finally:
         for sock in held:
             sock.close()
+
+
+def test_an_oversized_form_gets_a_413_page_in_the_visitor_s_language(gateway):
+    with connect(gateway) as sock:
+        sock.sendall(b"POST /requests/new?lang=en HTTP/1.1\r\nHost: gateway\r\n"
+                     b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n" % DECLARED)
+        answer = read_until_closed(sock).decode("utf-8", "replace")
+    assert answer.startswith("HTTP/1.1 413 "), answer[:200]
+    assert "text/html" in answer and "Too much text" in answer
