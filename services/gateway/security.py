@@ -4,10 +4,15 @@ Every HTTP entrypoint of the gateway is declared with this module's `http` (a su
 nameko's HttpRequestHandler), so no route can miss it; tests/integration/gateway/test_security.py
 checks that. Before the entrypoint runs:
 
+- **Body size.** A body longer than GATEWAY.LIMITS.MAX_BODY_BYTES (or the route's `max_body`) is
+  answered 413 from its Content-Length, before it is read, and the connection closed
+  (services.gateway.server has the other limits: timeouts, keep-alive, connections).
 - **Rate limits of public writes.** A route declared `@http(..., rate_limit="public")` or
   `"login"` takes one token per POST (PUT, PATCH, DELETE) from the client IP's bucket
   (GATEWAY.RATE_LIMIT; in the memory of this gateway process, so per replica). An empty bucket
-  answers 429 with Retry-After and nothing reaches a service.
+  answers 429 with Retry-After and nothing reaches a service. `"health"` counts every request
+  (GET too). A wrong staff token takes from the client's sign-in bucket (services.gateway.auth).
+  An IPv6 client's bucket is its /64.
 - **CSRF on every form post.** Each HTML page with a form carries a signed double-submit token:
   a random value in the `csrf` cookie (HttpOnly, SameSite=Strict, Secure under https) and, in a
   hidden field, the same value with its HMAC under GATEWAY.CSRF_SECRET. Every POST (PUT, PATCH,
