@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import eventlet
 from nameko.extensions import SharedExtension
 from nameko.web.handlers import HttpRequestHandler
 
@@ -454,11 +455,11 @@ class GatewayHttp(HttpRequestHandler):
         super().__init__(method, url, **kwargs)
 
     def handle_request(self, request):
-        too_large = self._body_refusal(request)
-        if too_large is not None:
-            self.security.finish(request, too_large)
-            return too_large
         request.shallow = False
+        unread = self._body_refusal(request) or self._read_body(request)
+        if unread is not None:
+            self.security.finish(request, unread)
+            return unread
         try:
             form_page = "GET" in {method.strip().upper() for method in self.method.split(",")}
             refused = self.security.screen(request, self.rate_limit, form_page)
@@ -468,6 +469,25 @@ class GatewayHttp(HttpRequestHandler):
         response = refused if refused is not None else super().handle_request(request)
         self.security.finish(request, response)
         return response
+
+    def _read_body(self, request):
+        """Read the body (at most the route's limit, see _body_refusal) before the entrypoint runs,
+        within GATEWAY.LIMITS.READ_TIMEOUT_SECONDS in all: a client that stops sending, or trickles,
+        gets 408 and the connection is closed. The handler finds the body read (werkzeug's cache)."""
+        if not request.content_length:
+            return None
+        try:
+            with eventlet.Timeout(self.server.limits.read_timeout) as deadline:
+                request.get_data(cache=True)
+            return None
+        except eventlet.Timeout as timeout:
+            if timeout is not deadline:
+                raise
+        except OSError:  # the socket's own read timeout, or the client went away
+            pass
+        request.environ.get(CLOSE_CONNECTION, lambda: None)()
+        log.info("request body not received in time: %s %s", request.method, masked(request.path))
+        return json_response(error_body("request_timeout", "The request body did not arrive in time."), 408)
 
     def _body_refusal(self, request):
         """413 for a body longer than this route takes, 411 for one of unknown length, decided

@@ -6,7 +6,8 @@ nameko's server (the entrypoints, the workers and their context stay as they are
 eventlet's `wsgi.Server` can be told (GATEWAY.LIMITS, docs/SECURITY.md):
 
 - `READ_TIMEOUT_SECONDS`: every read from a client (headers or body) must bring data within this
-  time, or the connection is closed;
+  time, or the connection is closed (the handler, services.gateway.security, also reads the whole
+  body within it before the route runs, or answers 408);
 - `HEADER_TIMEOUT_SECONDS`: the whole header block must have arrived within this time (a read
   timeout alone lets a client keep a connection by trickling a byte at a time);
 - `KEEPALIVE_SECONDS`: an idle keep-alive connection is closed after this long;

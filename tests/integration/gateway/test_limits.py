@@ -1,6 +1,7 @@
 """The gateway's size and time limits (GATEWAY.LIMITS), tried on its real sockets: an oversized
-body is refused before it is read, a client that stops halfway through its headers or sits idle
-on a keep-alive connection is disconnected, and connections beyond the cap wait their turn."""
+body is refused before it is read, a client that stops or trickles halfway through its headers or
+its body, or sits idle on a keep-alive connection, is disconnected, and connections beyond the
+cap wait their turn."""
 from __future__ import annotations
 
 import socket
@@ -152,3 +153,33 @@ def test_an_oversized_form_gets_a_413_page_in_the_visitor_s_language(gateway):
         answer = read_until_closed(sock).decode("utf-8", "replace")
     assert answer.startswith("HTTP/1.1 413 "), answer[:200]
     assert "text/html" in answer and "Too much text" in answer
+
+
+def test_a_client_that_stops_halfway_through_its_body_is_disconnected(gateway):
+    with connect(gateway) as sock:
+        sock.sendall(b"POST /api/requests HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 100\r\n\r\n{\"name\": ")  # ... and never the rest
+        started = time.monotonic()
+        answer = read_until_closed(sock)
+        assert time.monotonic() - started < GENEROUS
+    assert answer.startswith(b"HTTP/1.1 408 ") and b"request_timeout" in answer, answer[:300]
+
+
+def test_a_client_that_trickles_its_body_is_cut_off_at_the_body_deadline(gateway):
+    with connect(gateway) as sock:
+        sock.sendall(b"POST /api/requests HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 1000\r\n\r\n")
+        started = time.monotonic()
+        answer = b""
+        # a byte every half read-timeout keeps every single read in time; the body's deadline does not wait
+        while time.monotonic() - started < GENEROUS and not answer:
+            try:
+                sock.sendall(b" ")
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            sock.settimeout(SHORT / 2)
+            try:
+                answer = sock.recv(65536)
+            except TimeoutError:
+                pass
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:300]
