@@ -19,7 +19,7 @@ test:
 	@bash scripts/test.sh
 
 lint:
-	@bash scripts/bootstrap.sh
+	@bash scripts/bootstrap.sh --test
 	@.venv/bin/ruff check .
 
 migrate:

@@ -29,14 +29,17 @@ def make_engine(url: str, writer: bool = True) -> Engine:
         return _sqlite_engine(url, writer)
     # PostgreSQL through psycopg2: eventlet.monkey_patch() (nameko run, the tests' conftest)
     # makes it wait for the server on the hub, so other green threads run meanwhile
-    return create_engine(url, pool_pre_ping=True, future=True)
+    # hide_parameters: an error's text (logged, stored in a dead letter) shows no bound value, which
+    # may be a name, an address or a token
+    return create_engine(url, pool_pre_ping=True, future=True, hide_parameters=True)
 
 
 def _sqlite_engine(url: str, writer: bool) -> Engine:
     path = url.split("///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS})
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS},
+                           hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):

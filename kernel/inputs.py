@@ -10,6 +10,9 @@ from kernel.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from kernel.rules import AccessDenied, InvalidInput, StateConflict
 
 MAX_ID_LENGTH = 64
+# an activity's invitation code as the registration service makes it (URL-safe base64); anything
+# else a client sends is refused as bad input (400), at the gateway and in the schema
+INVITATION_CODE_PATTERN = r"^[A-Za-z0-9_-]{0,64}$"
 
 
 def load(schema, payload, **kwargs) -> dict:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepare this machine for `make run` (default) or `make test` (--test):
-#   - the virtual environment .venv (Python 3.11) with requirements.txt installed,
+#   - the virtual environment .venv (Python 3.11) with requirements.txt installed (test mode:
+#     requirements-dev.txt too: pytest, ruff, playwright, ...),
 #   - a local RabbitMQ with its management plugin, when AMQP_URI points to this machine,
 #   - test mode only: Chromium (headless page tests), promtool and amtool (alert rules and
 #     monitoring configuration) and a local PostgreSQL (tests that run on it).
@@ -132,11 +133,19 @@ if ! venv_ok; then
     fi
 fi
 
-REQ_HASH="$(sha256sum requirements.txt | cut -d' ' -f1)"
-if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$REQ_HASH" ]; then
-    say "installing requirements.txt into .venv"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.txt
-    echo "$REQ_HASH" >"$STAMP"
+# The stamp keeps a line per requirements file installed (runtime=<sha256>, dev=<sha256>): `make run`
+# needs the runtime line current, test mode both; a run after a test install keeps the dev line.
+RUNTIME_HASH="$(sha256sum requirements.txt | cut -d' ' -f1)"
+DEV_HASH="$(sha256sum requirements-dev.txt | cut -d' ' -f1)"
+stamped() { [ -f "$STAMP" ] && grep -qx "$1=$2" "$STAMP"; }
+if ! stamped runtime "$RUNTIME_HASH" || { [ "$MODE" = test ] && ! stamped dev "$DEV_HASH"; }; then
+    REQUIREMENTS=requirements.txt
+    [ "$MODE" = test ] && REQUIREMENTS=requirements-dev.txt
+    say "installing $REQUIREMENTS into .venv"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQUIREMENTS"
+    DEV_LINE=""
+    if [ "$MODE" = test ] || stamped dev "$DEV_HASH"; then DEV_LINE="dev=$DEV_HASH"; fi
+    printf 'runtime=%s\n%s\n' "$RUNTIME_HASH" "$DEV_LINE" >"$STAMP"
 else
     say "Python environment up to date (.venv)"
 fi

@@ -243,7 +243,9 @@ def platform_config(request, rabbit_config, tmp_path, migrated_templates):
     config["AUTH"]["ADMIN_TOKEN_SHA256"] = hashlib.sha256(ADMIN_TOKEN.encode()).hexdigest()
     # Tests post many forms from one address: no rate limits, but where a test turns them on
     # (tests/integration/gateway/test_security.py).
-    config["GATEWAY"]["RATE_LIMIT"] = {"PER_MINUTE": 0, "BURST": 0, "LOGIN_PER_MINUTE": 0, "LOGIN_BURST": 0}
+    config["GATEWAY"]["RATE_LIMIT"] = {"PER_MINUTE": 0, "BURST": 0, "LOGIN_PER_MINUTE": 0, "LOGIN_BURST": 0,
+                                       "HEALTH_PER_MINUTE": 0, "HEALTH_BURST": 0}
+    config["GATEWAY"]["HEALTH_CACHE_SECONDS"] = 0  # tests stop a service and ask /health at once
     config["GATEWAY"]["CSRF_SECRET"] = "test-csrf-secret"
     config["REPORTING"]["GC_FREEZE_AT_START"] = False  # this one process starts hundreds of containers
     return config

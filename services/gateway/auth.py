@@ -97,6 +97,9 @@ ROLE_SETTINGS = {"staff": "STAFF_TOKEN_SHA256", "ops": "OPS_TOKEN_SHA256", "admi
 IMPLIES = {"staff": frozenset({"staff"}), "ops": frozenset({"ops"}), "admin": frozenset(ROLES)}
 STAFF_COOKIE = "staff_token"  # the sign-in form's HttpOnly cookie (services.gateway.notifications_routes)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# environ key of the gateway's security extension: a wrong token takes from the client's sign-in
+# bucket, and a client that has used it up gets 429 before its token is looked at
+AUTH_GUARD = "gateway.auth_guard"
 
 
 def role_digests(config: dict) -> dict[str, tuple[str, ...]]:
@@ -110,6 +113,33 @@ def role_digests(config: dict) -> dict[str, tuple[str, ...]]:
             log.error("AUTH.%s is malformed: every %s token is refused", key, role)
             digests[role] = ()
     return digests
+
+
+# Tokens that examples and documentation show, and the empty token: a digest of one of them
+# opens the platform to whoever read the example, so the gateway refuses to start with it.
+KNOWN_EXAMPLE_TOKENS = ("", "change-me", "change-me-ops", "change-me-admin", "change-me-too", "changeme",
+                        "secret", "password", "admin", "staff", "ops", "token", "test")
+TOKEN_SETTINGS = (*ROLE_SETTINGS.values(), "ALERTMANAGER_TOKEN_SHA256")
+
+
+class KnownTokenDigest(ValueError):
+    """A token setting holds the digest of an example or empty token (raised at start-up)."""
+
+
+def refuse_known_digests(config: dict) -> None:
+    """Raise KnownTokenDigest when any AUTH.*_TOKEN_SHA256 holds the sha256 of an example token
+    (change-me, ...) or of the empty token; the message names the setting, never the token."""
+    known = {hash_token(token) for token in KNOWN_EXAMPLE_TOKENS}
+    section = config.get("AUTH") or {}
+    for key in TOKEN_SETTINGS:
+        try:
+            digests = parse_digests(section.get(key))
+        except InvalidTokenConfig:
+            continue  # refused per request and logged (role_digests)
+        if known & set(digests):
+            raise KnownTokenDigest(
+                f"AUTH.{key} holds the sha256 of an example or empty token, which anyone can look up: "
+                f"make a token of your own (docs/SECURITY.md) and configure its digest")
 
 
 def token_roles(token: str | None, config: dict) -> frozenset[str]:
@@ -153,9 +183,14 @@ def refusal(service, request, roles) -> Response | None:
     (valid) token, 403 with a valid token of another role. A page for the staff pages (/staff/...:
     the service's `auth_refused_page`, which offers the sign-in form), JSON for the rest."""
     token = presented_token(request)
+    guard = request.environ.get(AUTH_GUARD)  # the gateway's rate limits (absent in unit tests)
+    if token and guard is not None and (too_many := guard.token_refusal(request)) is not None:
+        return too_many
     held = token_roles(token, service.config) if token else frozenset()
     if held & set(roles):
         return None
+    if token and not held and guard is not None:
+        guard.token_failed(request)
     if token is None:
         status, message = 401, "This endpoint needs a token: Authorization: Bearer <token>."
     elif not held:

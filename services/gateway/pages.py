@@ -20,6 +20,7 @@ from services.gateway.i18n import (
     normalise_language,
 )
 from services.gateway.security import csrf_token
+from services.gateway.urls import site_path
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -69,10 +70,11 @@ class Page:
         self.t = Translator(self.lang)
 
     def lang_url(self, code: str) -> str:
-        """This page in another language (other query parameters, e.g. ?code=, kept)."""
+        """This page in another language (other query parameters, e.g. ?code=, kept); the path
+        normalised, so a link never leads off the site whatever the request's path held."""
         params = [(k, v) for k, v in self.request.args.items(multi=True) if k != "lang"]
         params.append(("lang", code))
-        return f"{self.request.path}?{urlencode(params)}"
+        return f"{site_path(self.request.path)}?{urlencode(params)}"
 
     def render(self, template: str, status: int = 200, **context) -> Response:
         html = environment.get_template(template).render(

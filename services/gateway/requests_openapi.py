@@ -77,6 +77,13 @@ FILTERS = [
     ("target_group", "primary or secondary", ["primary", "secondary"]),
     ("q", "text in the question, contact, organisation name, theme or referral", None),
 ]
+# the list's pages (the export takes the whole selection)
+PAGE_PARAMETERS = [
+    {"name": "limit", "in": "query", "required": False, "description": "requests per page (default 50)",
+     "schema": {"type": "integer", "minimum": 1, "maximum": requests_schemas.MAX_PAGE_SIZE}},
+    {"name": "offset", "in": "query", "required": False, "description": "requests to skip",
+     "schema": {"type": "integer", "minimum": 0}},
+]
 
 
 def _filter_parameters() -> list[dict]:
@@ -97,6 +104,10 @@ def refine(operations: dict) -> None:
     for operation in (listing, export):
         if operation is not None:
             operation["parameters"].extend(_filter_parameters())
+    if listing is not None:
+        listing["parameters"].extend(PAGE_PARAMETERS)
+        listing["description"] = ("One page (limit, offset) of requests, without the requesters' e-mail, phone "
+                                  "and notes: those are on the request's own page (getRequest).")
     if export is not None:
         export["responses"]["200"]["content"] = {"text/csv": {"schema": {"type": "string"}}}
         export["description"] = "Every requester's contact details at once: an admin token (docs/SECURITY.md)."

@@ -4,10 +4,15 @@ Every HTTP entrypoint of the gateway is declared with this module's `http` (a su
 nameko's HttpRequestHandler), so no route can miss it; tests/integration/gateway/test_security.py
 checks that. Before the entrypoint runs:
 
+- **Body size.** A body longer than GATEWAY.LIMITS.MAX_BODY_BYTES (or the route's `max_body`) is
+  answered 413 from its Content-Length, before it is read, and the connection closed
+  (services.gateway.server has the other limits: timeouts, keep-alive, connections).
 - **Rate limits of public writes.** A route declared `@http(..., rate_limit="public")` or
   `"login"` takes one token per POST (PUT, PATCH, DELETE) from the client IP's bucket
   (GATEWAY.RATE_LIMIT; in the memory of this gateway process, so per replica). An empty bucket
-  answers 429 with Retry-After and nothing reaches a service.
+  answers 429 with Retry-After and nothing reaches a service. `"health"` counts every request
+  (GET too). A wrong staff token takes from the client's sign-in bucket (services.gateway.auth).
+  An IPv6 client's bucket is its /64.
 - **CSRF on every form post.** Each HTML page with a form carries a signed double-submit token:
   a random value in the `csrf` cookie (HttpOnly, SameSite=Strict, Secure under https) and, in a
   hidden field, the same value with its HMAC under GATEWAY.CSRF_SECRET. Every POST (PUT, PATCH,
@@ -31,6 +36,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import logging
 import math
 import re
@@ -41,11 +47,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import eventlet
 from nameko.extensions import SharedExtension
 from nameko.web.handlers import HttpRequestHandler
 
 from kernel.config import ROOT, secret_key
+from services.gateway.auth import AUTH_GUARD, refuse_known_digests
 from services.gateway.http import error_body, json_response
+from services.gateway.server import CLOSE_CONNECTION, GatewayWebServer
+from services.gateway.urls import masked, site_path
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +66,10 @@ CSRF_KEY_FILE = ROOT / "var" / "csrf.key"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # what a plain HTML form (no JavaScript, no CORS preflight) can send to another site
 FORM_CONTENT_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"})
-RATE_LIMITS = ("public", "login")
-DEFAULT_RATE_LIMIT = {"PER_MINUTE": 30, "BURST": 10, "LOGIN_PER_MINUTE": 5, "LOGIN_BURST": 5, "TRUSTED_PROXIES": 0}
+RATE_LIMITS = ("public", "login", "health")
+READ_LIMITS = frozenset({"health"})  # limits that count every request, not just writes
+DEFAULT_RATE_LIMIT = {"PER_MINUTE": 30, "BURST": 10, "LOGIN_PER_MINUTE": 5, "LOGIN_BURST": 5,
+                      "HEALTH_PER_MINUTE": 300, "HEALTH_BURST": 30, "TRUSTED_PROXIES": 0}
 _VALUE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # 32 random bytes, base64url without padding
 
 # --- settings ------------------------------------------------------------------------------------------------
@@ -106,6 +118,7 @@ def settings_from_config(config: dict) -> Settings:
         limits={
             "public": (_number(limits["PER_MINUTE"], 30), _number(limits["BURST"], 10)),
             "login": (_number(limits["LOGIN_PER_MINUTE"], 5), _number(limits["LOGIN_BURST"], 5)),
+            "health": (_number(limits["HEALTH_PER_MINUTE"], 300), _number(limits["HEALTH_BURST"], 30)),
         },
         trusted_proxies=int(_number(limits["TRUSTED_PROXIES"], 0)),
     )
@@ -226,10 +239,33 @@ class TokenBuckets:
             self._buckets[key] = (tokens, now)
             return (1 - tokens) / self.rate
 
+    def wait(self, key: str) -> float:
+        """The seconds until `key` may go again (0: now), taking nothing."""
+        if not self.enabled:
+            return 0.0
+        with self._lock:
+            tokens, when = self._buckets.get(key, (self.burst, self.clock()))
+        tokens = min(self.burst, tokens + (self.clock() - when) * self.rate)
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
     def _forget_full(self, now: float) -> None:
         for key, (tokens, when) in list(self._buckets.items()):
             if tokens + (now - when) * self.rate >= self.burst:
                 del self._buckets[key]
+
+
+def bucket_key(address: str) -> str:
+    """The rate-limit bucket of a client address: an IPv6 client's /64 (one subscriber's network:
+    a single machine may use any of its 2^64 addresses), an IPv4 client's address."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False))
 
 
 def client_ip(request, trusted_proxies: int) -> str:
@@ -320,6 +356,7 @@ class GatewaySecurity(SharedExtension):
 
     def setup(self):
         config = self.container.config
+        refuse_known_digests(config)  # before serving a single request
         self.settings = settings_from_config(config)
         self.key = csrf_key(config)
         self.buckets = {name: TokenBuckets(*self.settings.limits[name]) for name in RATE_LIMITS}
@@ -328,25 +365,43 @@ class GatewaySecurity(SharedExtension):
         """The refusal of a request that may not reach its entrypoint, or None. `form_page`: GET on
         the same URL shows the form again (the refusal page links to it)."""
         request.environ[CSRF_ENVIRON] = CsrfContext(self.key, request.cookies.get(CSRF_COOKIE))
+        request.environ[AUTH_GUARD] = self  # services.gateway.auth: token failures share the sign-in bucket
+        if rate_limit is not None and (request.method in UNSAFE_METHODS or rate_limit in READ_LIMITS):
+            wait = self.buckets[rate_limit].take(self._client(request))
+            if wait:
+                log.warning("rate limit %s: %s %s refused", rate_limit, request.method, masked(request.path))
+                return self._too_many(request, wait, form_page and request.method in UNSAFE_METHODS,
+                                      json_answer=rate_limit in READ_LIMITS)
         if request.method not in UNSAFE_METHODS:
             return None
-        if rate_limit is not None:
-            wait = self.buckets[rate_limit].take(client_ip(request, self.settings.trusted_proxies))
-            if wait:
-                log.warning("rate limit %s: %s %s refused", rate_limit, request.method, request.path)
-                return self._too_many(request, wait, form_page)
         if _is_api(request.path):
             if sent_mimetype(request) in FORM_CONTENT_TYPES and request.get_data(cache=True).strip():
                 return json_response(error_body(
                     "unsupported_media_type", "The JSON API takes Content-Type: application/json."), 415)
             return None
         if not same_site_post(request, self.settings):
-            log.warning("form post from another site refused: %s %s", request.method, request.path)
+            log.warning("form post from another site refused: %s %s", request.method, masked(request.path))
             return self._csrf_refused(request, form_page)
         if not csrf_valid(self.key, request.cookies.get(CSRF_COOKIE), request.form.get(CSRF_FIELD)):
-            log.info("form post without a valid CSRF token refused: %s %s", request.method, request.path)
+            log.info("form post without a valid CSRF token refused: %s %s", request.method, masked(request.path))
             return self._csrf_refused(request, form_page)
         return None
+
+    def _client(self, request) -> str:
+        return bucket_key(client_ip(request, self.settings.trusted_proxies))
+
+    def token_refusal(self, request):
+        """429 while this client has used up the sign-in bucket (wrong tokens, sign-in attempts),
+        before its token is even looked at; else None."""
+        wait = self.buckets["login"].wait(self._client(request))
+        if not wait:
+            return None
+        log.warning("rate limit login: %s %s with a token refused", request.method, masked(request.path))
+        return self._too_many(request, wait, form_page=False)
+
+    def token_failed(self, request) -> None:
+        """A wrong token takes from the client's sign-in bucket, as a sign-in attempt does."""
+        self.buckets["login"].take(self._client(request))
 
     def finish(self, request, response) -> None:
         apply_headers(response, self.settings)
@@ -359,12 +414,13 @@ class GatewaySecurity(SharedExtension):
     def _back(page, request, form_page: bool) -> dict:
         if not form_page:
             return {}
-        return {"back_url": request.full_path.rstrip("?"), "back_label": page.t("form_again")}
+        query = request.query_string.decode("latin-1")
+        return {"back_url": site_path(request.path) + (f"?{query}" if query else ""), "back_label": page.t("form_again")}
 
     @classmethod
-    def _too_many(cls, request, wait: float, form_page: bool):
+    def _too_many(cls, request, wait: float, form_page: bool, json_answer: bool = False):
         retry = {"Retry-After": str(max(1, math.ceil(wait)))}
-        if _is_api(request.path):
+        if json_answer or _is_api(request.path):
             return json_response(error_body(
                 "rate_limited", "Too many requests from your address: try again in a moment."), 429, retry)
         from services.gateway.pages import Page
@@ -385,19 +441,25 @@ class GatewaySecurity(SharedExtension):
 class GatewayHttp(HttpRequestHandler):
     """nameko's @http with the gateway's protection around every request (see the module's doc).
 
-    `rate_limit`: None, "public" (registration, cancel, request intake, survey answers) or
-    "login" (the staff sign-in; a stricter bucket)."""
+    `rate_limit`: None, "public" (registration, cancel, request intake, survey answers),
+    "login" (the staff sign-in; a stricter bucket) or "health" (/health: every request counts)."""
 
     security = GatewaySecurity()
+    server = GatewayWebServer()
 
-    def __init__(self, method, url, rate_limit: str | None = None, **kwargs):
+    def __init__(self, method, url, rate_limit: str | None = None, max_body: int | None = None, **kwargs):
         if rate_limit is not None and rate_limit not in RATE_LIMITS:
             raise ValueError(f"rate_limit must be one of {RATE_LIMITS}, not {rate_limit!r}")
         self.rate_limit = rate_limit
+        self.max_body = max_body  # None: GATEWAY.LIMITS.MAX_BODY_BYTES; more only for a route that needs it
         super().__init__(method, url, **kwargs)
 
     def handle_request(self, request):
         request.shallow = False
+        unread = self._body_refusal(request) or self._read_body(request)
+        if unread is not None:
+            self.security.finish(request, unread)
+            return unread
         try:
             form_page = "GET" in {method.strip().upper() for method in self.method.split(",")}
             refused = self.security.screen(request, self.rate_limit, form_page)
@@ -407,6 +469,45 @@ class GatewayHttp(HttpRequestHandler):
         response = refused if refused is not None else super().handle_request(request)
         self.security.finish(request, response)
         return response
+
+    def _read_body(self, request):
+        """Read the body (at most the route's limit, see _body_refusal) before the entrypoint runs,
+        within GATEWAY.LIMITS.READ_TIMEOUT_SECONDS in all: a client that stops sending, or trickles,
+        gets 408 and the connection is closed. The handler finds the body read (werkzeug's cache)."""
+        if not request.content_length:
+            return None
+        try:
+            with eventlet.Timeout(self.server.limits.read_timeout) as deadline:
+                request.get_data(cache=True)
+            return None
+        except eventlet.Timeout as timeout:
+            if timeout is not deadline:
+                raise
+        except OSError:  # the socket's own read timeout, or the client went away
+            pass
+        request.environ.get(CLOSE_CONNECTION, lambda: None)()
+        log.info("request body not received in time: %s %s", request.method, masked(request.path))
+        return json_response(error_body("request_timeout", "The request body did not arrive in time."), 408)
+
+    def _body_refusal(self, request):
+        """413 for a body longer than this route takes, 411 for one of unknown length, decided
+        from the headers alone; the connection is then closed, so the body is never read."""
+        chunked = "chunked" in (request.headers.get("Transfer-Encoding") or "").lower()
+        limit = self.max_body or self.server.limits.max_body
+        if not chunked and (request.content_length or 0) <= limit:
+            return None
+        request.environ.get(CLOSE_CONNECTION, lambda: None)()
+        if chunked:
+            return json_response(error_body("length_required", "Send the body with a Content-Length."), 411)
+        log.warning("request body of %s bytes refused: %s %s", request.content_length, request.method,
+                    masked(request.path))
+        if not _is_api(request.path):  # a form: a page in the visitor's language
+            from services.gateway.pages import Page
+
+            page = Page(request)
+            return page.message("too_large_title", [page.t("too_large_text")], 413)
+        return json_response(error_body(
+            "payload_too_large", f"The request body may be at most {limit} bytes."), 413)
 
 
 http = GatewayHttp.decorator

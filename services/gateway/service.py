@@ -14,10 +14,16 @@ errors (kernel.errors) cross RPC intact and become their HTTP status here.
 from __future__ import annotations
 
 import logging
+import math
+import re
+import time
+from urllib.parse import quote, urlencode
 
 import eventlet
+from eventlet.semaphore import Semaphore
 from kombu import Connection
 from nameko.dependency_providers import Config
+from nameko.extensions import DependencyProvider
 from nameko.web.handlers import HttpRequestHandler
 from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.exceptions import NotFound as RoutingNotFound
@@ -26,6 +32,7 @@ from werkzeug.wrappers import Response
 
 from kernel.config import SERVICES
 from kernel.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from kernel.inputs import INVITATION_CODE_PATTERN
 from kernel.rpc import RpcProxy
 from services.gateway import (
     dashboard_routes,
@@ -47,6 +54,26 @@ API_METHODS = "GET,POST,PUT,PATCH,DELETE"
 DEFAULT_HEALTH_TIMEOUT = 2.0
 
 
+class RecentAnswer(DependencyProvider):
+    """One gateway process's last /health answer, reused while it is younger than `max_age`
+    seconds; one probe at a time (who asks meanwhile waits for it and takes its answer)."""
+
+    def __init__(self):
+        self._lock = Semaphore()
+        self._answer = None
+        self._at = -math.inf
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+    def get(self, max_age: float, compute):
+        with self._lock:
+            if self._answer is None or time.monotonic() - self._at >= max_age:
+                self._answer = compute()
+                self._at = time.monotonic()
+            return self._answer
+
+
 def _require(body: dict, name: str, kind, message: str):
     value = body.get(name)
     if not isinstance(value, kind) or isinstance(value, bool) or (isinstance(value, str) and not value.strip()):
@@ -63,11 +90,20 @@ class GatewayService(metrics_routes.MetricsRoutes, notifications_routes.Notifica
     requests = RpcProxy("requests")
     reporting = RpcProxy("reporting")
     notifications = RpcProxy("notifications")
+    recent_health = RecentAnswer()
 
     # ------------------------------------------------------------------ health
 
-    @http("GET", "/health")
+    @http("GET", "/health", rate_limit="health")
     def health(self, request):
+        """The broker and every service answer. The answer is reused for
+        GATEWAY.HEALTH_CACHE_SECONDS (one probe at a time), so a flood of /health cannot flood the
+        broker; the route has its own rate limit besides."""
+        max_age = float((self.config.get("GATEWAY") or {}).get("HEALTH_CACHE_SECONDS") or 0)
+        body, status = self.recent_health.get(max_age, self._health_answer)
+        return json_response(body, status, headers={"Cache-Control": "no-store"})
+
+    def _health_answer(self) -> tuple[dict, int]:
         config = self.config
         timeout = float((config.get("GATEWAY") or {}).get("HEALTH_TIMEOUT_SECONDS") or DEFAULT_HEALTH_TIMEOUT)
         broker_ok, broker_error = self._broker_answers(config["AMQP_URI"], timeout)
@@ -89,7 +125,7 @@ class GatewayService(metrics_routes.MetricsRoutes, notifications_routes.Notifica
         }
         if not healthy:
             body["failed"] = (["broker"] if not broker_ok else []) + failed
-        return json_response(body, 200 if healthy else 503, headers={"Cache-Control": "no-store"})
+        return body, 200 if healthy else 503
 
     @staticmethod
     def _broker_answers(amqp_uri: str, timeout: float) -> tuple[bool, str | None]:
@@ -138,6 +174,8 @@ class GatewayService(metrics_routes.MetricsRoutes, notifications_routes.Notifica
     @api
     def api_get_activity(self, request, activity_id):
         code = request.args.get("code") or None
+        if code is not None and not re.match(INVITATION_CODE_PATTERN, code):
+            raise ValidationFailed("Invalid code.", {"code": ["Not an invitation code: letters, digits, - and _ only."]})
         return self.registration.get_public_activity(activity_id, invitation_code=code)
 
     @http("POST", "/api/activities/<activity_id>/registrations", rate_limit="public")
@@ -367,7 +405,7 @@ class GatewayService(metrics_routes.MetricsRoutes, notifications_routes.Notifica
             key = "conflict_closed"
         else:
             key = "conflict_generic"
-        back = f"/activities/{activity_id}?lang={page.lang}" + (f"&code={code}" if code else "")
+        back = f"/activities/{quote(activity_id)}?" + urlencode({"lang": page.lang, **({"code": code} if code else {})})
         return page.message("conflict_title", [page.t(key)], 409, back_url=back, back_label=page.t("back_to_list"))
 
     @http("GET,POST", "/<path:rest>")

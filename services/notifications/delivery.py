@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import re
 import smtplib
 import socket
 import ssl
@@ -207,10 +208,25 @@ def _reply(code, text) -> str:
     return f"{code} {text}".strip()
 
 
+_ADDRESS = re.compile(r"[^\s<>()\[\];:,\"']+@[^\s<>()\[\];:,\"']+")
+
+
+def without_addresses(text: str) -> str:
+    """An SMTP server's text with every e-mail address in it replaced (servers quote the refused
+    recipient: the text is logged and stored in the notification log)."""
+    return _ADDRESS.sub("<address>", text)
+
+
 def classify_smtp_error(exc: Exception) -> DeliveryFailure:
-    """A refused address or message (5xx) is permanent; everything else may pass on a later try."""
+    """A refused address or message (5xx) is permanent; everything else may pass on a later try.
+    The failure's text names no e-mail address."""
     if isinstance(exc, DeliveryFailure):
         return exc
+    failure = _classified(exc)
+    return type(failure)(without_addresses(str(failure)))
+
+
+def _classified(exc: Exception) -> DeliveryFailure:
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         replies = list(exc.recipients.values())
         text = "; ".join(_reply(code, msg) for code, msg in replies)

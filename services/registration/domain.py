@@ -478,7 +478,9 @@ class Activity:
 
     def check_invitation(self, invitation_code: str | None) -> None:
         if self.invitation_only and not (
-            invitation_code and self.invitation_code and secrets.compare_digest(invitation_code, self.invitation_code)
+            invitation_code and self.invitation_code
+            # as bytes: compare_digest refuses str with non-ASCII characters
+            and secrets.compare_digest(invitation_code.encode(), self.invitation_code.encode())
         ):
             raise AccessDenied("this activity is by invitation only; a valid invitation code is needed")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from kernel.contract import ORG_TYPES, TARGET_GROUPS
+from kernel.inputs import INVITATION_CODE_PATTERN
 from services.registration.domain import FORMATS, KINDS, LANGUAGES, ORGANISATION_KINDS, ROLES
 
 GOAL_PATTERN = r"^[A-Z]{1,4}\d+(\.[A-Z]{1,4}\d+)*$"  # e.g. SD1.OD4
@@ -220,7 +221,8 @@ class RegistrationRequestSchema(StrictSchema):
     privacy_consent = fields.Boolean(
         required=True, validate=validate.Equal(True, error="You must agree to the privacy notice.")
     )
-    invitation_code = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=64))
+    invitation_code = fields.String(allow_none=True, load_default=None, validate=validate.Regexp(
+        INVITATION_CODE_PATTERN, error="Not an invitation code: letters, digits, - and _ only."))
     begeleider = fields.Nested(BegeleiderSchema, allow_none=True, load_default=None)
 
     @validates_schema

@@ -153,6 +153,10 @@ class TagsSchema(StrictSchema):
 FILTER_QUEUES = ("new", "mine", "overdue")
 
 
+PAGE_SIZE = 50  # requests per page of the staff desk's list
+MAX_PAGE_SIZE = 200
+
+
 class RequestFiltersSchema(StrictSchema):
     """Query of the staff desk: a queue and/or filters (all optional)."""
 
@@ -164,6 +168,9 @@ class RequestFiltersSchema(StrictSchema):
     assignee = fields.String(allow_none=True, load_default=None, validate=validate.Length(min=1, max=64))
     target_group = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(TARGET_GROUPS))
     q = _optional_text(200, metadata={"description": "text in the question, contact or organisation name"})
+    # one page of the list (the CSV export takes the whole selection)
+    limit = fields.Integer(load_default=PAGE_SIZE, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
 
     @validates_schema
     def _mine_needs_assignee(self, data, **kwargs):

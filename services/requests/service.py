@@ -49,6 +49,9 @@ _staff_update = schemas.StaffUpdateSchema()
 _staff_view = schemas.StaffViewSchema()
 _suggestion = schemas.SuggestionSchema()
 _request_view = schemas.RequestViewSchema(exclude=("overdue", "allowed_actions", "totals"))  # computed below
+# a line of the desk's list: no contact details (e-mail, phone, notes), those are on the request's own page
+_request_line = schemas.RequestViewSchema(
+    exclude=("overdue", "allowed_actions", "totals", "email", "phone", "notes", "deliveries"))
 _contact = schemas.ContactSchema()
 
 CSV_COLUMNS = (
@@ -67,8 +70,8 @@ CSV_COLUMNS = (
 
 
 
-def request_view(request: Request, now: datetime) -> dict:
-    view = _request_view.dump(request)
+def request_view(request: Request, now: datetime, schema=_request_view) -> dict:
+    view = schema.dump(request)
     view["overdue"] = request.overdue(now)
     view["allowed_actions"] = [action for action in domain.TRANSITIONS if request.can(action)]
     view["totals"] = request.totals()
@@ -341,7 +344,7 @@ class RequestsService(health.HealthRpc):
             log.info("requester of %d request(s) erased: %s", len(request_ids), ", ".join(request_ids))
         return {"request_ids": request_ids, "erased": len(request_ids)}
 
-    def _find(self, session, filters: dict, now: datetime) -> list[Request]:
+    def _find(self, session, filters: dict, now: datetime, page: tuple[int, int] | None = None) -> list[Request]:
         statement = select(Request)
         c = requests_table.c
         queue = filters.get("queue")
@@ -371,20 +374,29 @@ class RequestsService(health.HealthRpc):
             )))
         order = (c.answer_due_at, c.request_id) if queue in ("new", "overdue") else (c.received_at.desc(),
                                                                                      c.request_id)
-        return list(session.execute(statement.order_by(*order)).scalars())
+        statement = statement.order_by(*order)
+        if page is not None:
+            limit, offset = page
+            statement = statement.limit(limit).offset(offset)
+        return list(session.execute(statement).scalars())
 
     @rpc
     def list_requests(self, filters=None):
-        """The staff desk: queues (new, mine, overdue) and filters (status, theme, goal, assignee, q)."""
+        """The staff desk: queues (new, mine, overdue) and filters (status, theme, goal, assignee, q),
+        one page (limit, offset) of lines without contact details."""
         data = load(_filters, filters if filters is not None else {})
         now = utcnow()
         with self.db.unit_of_work() as uow:
-            return [request_view(r, now) for r in self._find(uow.session, data, now)]
+            found = self._find(uow.session, data, now, page=(data["limit"], data["offset"]))
+            return [request_view(r, now, _request_line) for r in found]
 
     @rpc
     def export_csv(self, filters=None):
-        """The same selection as list_requests, as CSV text (one row per request)."""
-        rows = self.list_requests(filters)
+        """The whole selection of list_requests (no pages), with contact details, as CSV text."""
+        data = load(_filters, filters if filters is not None else {})
+        now = utcnow()
+        with self.db.unit_of_work() as uow:
+            rows = [request_view(r, now) for r in self._find(uow.session, data, now)]
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(CSV_COLUMNS)

@@ -189,7 +189,7 @@ def test_compose_runs_prometheus_alertmanager_and_grafana_on_the_deploy_files(co
     if home:
         assert (GRAFANA_DIR / "dashboards" / Path(home).relative_to(dashboards_path)).is_file(), home
     for name, port in (("prometheus", 9090), ("alertmanager", 9093), ("grafana", 3000)):
-        assert f"{port}:{port}" in [str(p) for p in services[name]["ports"]], name
+        assert f"127.0.0.1:{port}:{port}" in [str(p) for p in services[name]["ports"]], name
         assert "healthcheck" in services[name], name
 
 
@@ -593,7 +593,7 @@ def test_runbook_command_check_rejects_made_up_commands(compose, command):
 
 # --------------------------------------------------------------------------- Kubernetes
 
-BUILTIN_KINDS = {"Namespace", "ConfigMap", "Secret", "Deployment", "Service", "Job"}
+BUILTIN_KINDS = {"Namespace", "ConfigMap", "Secret", "Deployment", "Service", "Job", "NetworkPolicy"}
 
 # The operators' resources, as far as these manifests use them (field names of the RabbitMQ
 # Cluster Operator's RabbitmqCluster v1beta1 and CloudNativePG's Cluster and Database v1 CRDs).
@@ -646,6 +646,17 @@ OPERATOR_SCHEMAS = {
                     }},
                     "monitoring": {"type": "object", "additionalProperties": False,
                                    "properties": {"enablePodMonitor": {"type": "boolean"}}},
+                    "managed": {"type": "object", "additionalProperties": False, "properties": {
+                        "roles": {"type": "array", "items": {
+                            "type": "object", "required": ["name"], "additionalProperties": False,
+                            "properties": {
+                                "name": {"type": "string"}, "ensure": {"enum": ["present", "absent"]},
+                                "login": {"type": "boolean"},
+                                "passwordSecret": {"type": "object", "required": ["name"], "additionalProperties": False,
+                                                   "properties": {"name": {"type": "string"}}},
+                            },
+                        }},
+                    }},
                     "resources": _OBJECT,
                 },
             },
@@ -751,7 +762,7 @@ def test_every_service_is_a_deployment_with_replicas_and_probes(manifests):
         assert command[:4] == ["nameko", "run", "--config", "config.yml"], command
         assert [cls.name for cls in import_service(command[4])] == [name], command
         env_from = {next(iter(e.values()))["name"] for e in container["envFrom"]}
-        assert env_from == {"platform-config", "platform-secrets"}, name
+        assert env_from <= {"platform-config", f"{name}-secrets"} and "platform-config" in env_from, name
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
         if name == "gateway":
             assert ports == {"http": 8000}
@@ -780,25 +791,44 @@ def test_gateway_service_selects_the_gateway(manifests):
 def test_configuration_and_secrets_are_what_config_yml_reads(manifests):
     names = config_env_names()
     config = by_name(manifests, "ConfigMap", "platform-config")["data"]
-    secrets = by_name(manifests, "Secret", "platform-secrets")["stringData"]
+    secrets = {}
+    for secret in of_kind(manifests, "Secret"):
+        if secret["type"] == "Opaque":  # the basic-auth ones are the databases' logins
+            secrets.update(secret["stringData"])
     assert set(config) <= names, f"config.yml does not read {set(config) - names}"
     assert set(secrets) <= names, f"config.yml does not read {set(secrets) - names}"
     assert not set(config) & set(secrets)
     assert config["QUEUE_TYPE"] == "quorum"
     assert config["METRICS_ADDRESS"] == "0.0.0.0"
     assert config["GATEWAY_ADDRESS"] == "0.0.0.0:8000"
-    assert re.fullmatch(r"[0-9a-f]{64}", secrets["STAFF_TOKEN_SHA256"])
-    owner = by_name(manifests, "Secret", "postgres-platform")["stringData"]
+    # nothing usable is shipped: every secret value is left for the operator to fill (a role's name is no secret)
+    assert {key: value for secret in of_kind(manifests, "Secret") for key, value in secret["stringData"].items()
+            if value and not (secret["type"] == "kubernetes.io/basic-auth" and key == "username")} == {}
     cluster = of_kind(manifests, "Cluster")[0]
-    databases = {cluster["spec"]["bootstrap"]["initdb"]["database"]} | {d["spec"]["name"] for d in of_kind(manifests, "Database")}
-    assert databases == set(SERVICES)
-    assert cluster["spec"]["bootstrap"]["initdb"]["secret"]["name"] == "postgres-platform"
+    initdb = cluster["spec"]["bootstrap"]["initdb"]
+    owners = {initdb["database"]: (initdb["owner"], initdb["secret"]["name"])}
+    roles = {role["name"]: role["passwordSecret"]["name"] for role in cluster["spec"]["managed"]["roles"]}
+    for database in of_kind(manifests, "Database"):
+        owners[database["spec"]["name"]] = (database["spec"]["owner"], roles[database["spec"]["owner"]])
+    # every database has an owner of its own, whose password is in that service's `-database` Secret
+    assert owners == {service: (service, f"{service}-database") for service in SERVICES}
     for service in SERVICES:
-        url = urlsplit(secrets[f"{service.upper()}_DB_URL"])
-        assert url.scheme == "postgresql+psycopg2"
-        assert url.hostname == f"{cluster['metadata']['name']}-rw", url
-        assert url.path == f"/{service}"
-        assert (url.username, url.password) == (owner["username"], owner["password"])
+        login = by_name(manifests, "Secret", f"{service}-database")
+        assert login["type"] == "kubernetes.io/basic-auth" and login["stringData"]["username"] == service
+    pods = {d["metadata"]["name"]: d["spec"]["template"]["spec"] for d in of_kind(manifests, "Deployment") + of_kind(manifests, "Job")}
+    for name, pod in pods.items():
+        env = {e["name"]: e for e in pod["containers"][0]["env"]}
+        for service in SERVICES:
+            if f"{service.upper()}_DB_URL" not in env:
+                continue
+            url = urlsplit(env[f"{service.upper()}_DB_URL"]["value"])
+            assert url.scheme == "postgresql+psycopg2"
+            assert url.hostname == f"{cluster['metadata']['name']}-rw", url
+            assert url.path == f"/{service}" and url.username == service, url
+            password = re.fullmatch(r"\$\((\w+)\)", url.password).group(1)
+            assert env[password]["valueFrom"]["secretKeyRef"] == {"name": f"{service}-database", "key": "password"}, name
+    assert {s for s in SERVICES if f"{s.upper()}_DB_URL" in {e["name"] for e in pods["migrate"]["containers"][0]["env"]}} \
+        == set(SERVICES)
 
 
 def test_pods_reach_the_rabbitmq_cluster_with_the_operators_credentials(manifests):

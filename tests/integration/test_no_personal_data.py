@@ -1,7 +1,8 @@
-"""No personal data in events, logs or metrics (issue #8): a full scenario through the gateway of the
+"""No personal data in events, logs or metrics: a full scenario through the gateway of the
 real platform with distinctive personal strings (a participant, her begeleider, free-text needs, a
-request whose question names her), then none of them may be found on the bus, in any log record, in
-any metrics text or in the reporting database. The same scanner must find them where they belong
+request whose question names her, a staff search for her name), then none of them may be found on
+the bus, in any log record, in what the process wrote to stderr and stdout (the gateway's access
+log among it), in any metrics text or in the reporting database. The same scanner must find them where they belong
 (the registration and requests databases), so the scan is not vacuous."""
 from __future__ import annotations
 
@@ -50,8 +51,9 @@ def database_text(url: str) -> str:
 
 
 def test_a_full_scenario_leaves_no_personal_data_in_events_logs_metrics_or_reporting(
-        platform_config, runner_factory, gateway_url, staff_headers, caplog):
+        platform_config, runner_factory, gateway_url, staff_headers, caplog, capfd):
     caplog.set_level(logging.DEBUG)  # every record of every logger reaches the root's capture handler
+    caplog.set_level(logging.INFO, logger="urllib3")  # the test's own HTTP client logs the URLs it asks for
     ports = {}
     for service in SERVICES:
         with socket.socket() as sock:
@@ -105,6 +107,10 @@ def test_a_full_scenario_leaves_no_personal_data_in_events_logs_metrics_or_repor
         assert decided.status_code == 200, decided.text
         decisions.append(decide)
 
+    # a staff search for her name: the term travels in the query string, which the access log shows
+    found = staff.get(f"{gateway_url}/api/staff/requests", params={"q": NAME}, timeout=30)
+    assert found.status_code == 200 and NAME in found.text, found.text[:300]
+
     registration_spy = spies[0]
     registration_spy.wait("activity.completed")
     spies[2].wait("request.declined")
@@ -145,5 +151,12 @@ def test_a_full_scenario_leaves_no_personal_data_in_events_logs_metrics_or_repor
             + (record.exc_text or "") + (record.stack_info or "")
         if found := found_in(rendered):
             leaks[f"log {record.name}:{record.levelname}: {rendered[:200]}"] = found
+    written = capfd.readouterr()
+    access_log = [line for line in (written.err + written.out).splitlines() if "/api/staff/requests?q=" in line]
+    assert access_log or any("/api/staff/requests?q=" in record.getMessage() for record in records)
+    for stream, output in (("stderr", written.err), ("stdout", written.out)):
+        for line in output.splitlines():
+            if found := found_in(line):
+                leaks[f"{stream}: {line[:200]}"] = found
     assert not leaks, "\n".join(f"{where}: {sorted(found)}" for where, found in leaks.items())
     assert decisions == ["accept", "decline"]

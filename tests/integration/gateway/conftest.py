@@ -22,9 +22,21 @@ def platform(runner_factory, gateway_config, gateway_url):
     return runner
 
 
-def _answers(url):
+@pytest.fixture
+def gateway_alone(runner_factory, gateway_config, gateway_url):
+    """The gateway without any service (pages and limits that need none): its (host, port)."""
+    from services.gateway.service import GatewayService
+
+    runner = runner_factory(gateway_config, GatewayService)
+    runner.start()
+    wait_for(lambda: _answers(gateway_url, "/privacy"), timeout=15, message="the gateway to answer")
+    host, _, port = gateway_config["WEB_SERVER_ADDRESS"].rpartition(":")
+    return host, int(port)
+
+
+def _answers(url, path="/health"):
     try:
-        return requests.get(f"{url}/health", timeout=5).status_code == 200
+        return requests.get(f"{url}{path}", timeout=5).status_code == 200
     except requests.ConnectionError:
         return False
 
