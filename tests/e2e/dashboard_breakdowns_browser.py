@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 from tests.e2e.registration_page_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, check
+from tests.e2e.support import browser_main, page_errors, staff_sign_in, watched_page
 
 WAIT_S = 60  # how long to wait for the row to change at most: a bound for a hung platform, not a speed target
 
@@ -59,18 +60,10 @@ def run(base: str, year: str, token: str, activity_id: str, goal: str, before: s
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(viewport={"width": 1280, "height": 900})
-            page = context.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
-            errors: list[str] = []
-            page.on("console", lambda message: errors.append(f"{message.text} ({message.location.get('url')})")
-                    if message.type == "error" else None)
-            page.on("pageerror", lambda error: errors.append(str(error)))
+            page, errors = watched_page(context, TIMEOUT_MS)
 
             step("sign in and open the dashboard")
-            page.goto(f"{base}/staff/login?next=/staff/dashboard/{year}")
-            page.get_by_label("Staff token").fill(token)
-            with page.expect_navigation():
-                page.get_by_role("button", name="Sign in").click()
+            staff_sign_in(page, base, f"/staff/dashboard/{year}", token)
             check(page.url == dashboard_url, f"signing in led to {page.url}, not the dashboard")
 
             step("the breakdowns are tables of words and numbers")
@@ -107,24 +100,12 @@ def run(base: str, year: str, token: str, activity_id: str, goal: str, before: s
             fresh.close()
 
             step("no errors in the browser console")
-            # Chromium's own probe for /favicon.ico (the gateway has no icon) is not the page's
-            errors = [error for error in errors if not error.endswith("/favicon.ico)")]
-            check(not errors, f"console errors: {errors}")
+            check(not page_errors(errors), f"console errors: {page_errors(errors)}")
         finally:
             browser.close()
     report["ok"] = True
     return report
 
 
-def main(argv: list[str]) -> int:
-    try:
-        report = run(*argv[1:9])
-    except Exception as exc:  # noqa: BLE001 - the verdict goes to the test
-        print(json.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc}"}))
-        return 1
-    print(json.dumps(report))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(browser_main(run, sys.argv))

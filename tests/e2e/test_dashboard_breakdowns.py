@@ -5,8 +5,6 @@ fresh render shows."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,14 +16,14 @@ from kernel.config import CENTRE_TIMEZONE
 from kernel.tables import utcnow
 from tests.conftest import STAFF_TOKEN
 from tests.e2e.registration_page_browser import CHROMIUM
+from tests.e2e.support import browser_verdict, start_platform
 from tests.helpers import wait_for
-from tests.integration.gateway.support import activity_payload, all_services, iso, registration_payload
+from tests.integration.gateway.support import activity_payload, iso, registration_payload
 from tests.integration.reporting import stream
 from tests.integration.reporting.test_service import publish_and_wait
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
 GOAL = "SD3.OD7"  # a goal key with a dot: the page must not read it as a path
 LIVE_DAGDELEN = 2
 
@@ -48,10 +46,7 @@ def earlier_events(year: int) -> list[dict]:
 def platform_with_goal(runner_factory, platform_config, gateway_url, staff_headers):
     """(year, the figures of GOAL from the earlier events, a started activity with GOAL and one attendance)."""
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} is not installed (make test's bootstrap installs it)"
-    runner = runner_factory(platform_config, *all_services())
-    runner.start()
-    wait_for(lambda: requests.get(f"{gateway_url}/health", timeout=5).status_code == 200, timeout=15,
-             message="the platform to be healthy")
+    start_platform(runner_factory, platform_config, gateway_url)
     now = utcnow()
     starts, ends = now - timedelta(hours=2), now + timedelta(hours=1)
     year = starts.astimezone(CENTRE_TIMEZONE).year
@@ -78,16 +73,8 @@ def test_a_goal_with_a_dot_shows_and_updates_in_place(platform_with_goal, gatewa
     before = [str(earlier[m]) for m in ("activities", "dagdelen", "participants")]
     # completing the live activity adds it, its dagdelen and its one participant to the goal
     after = [str(earlier["activities"] + 1), str(earlier["dagdelen"] + LIVE_DAGDELEN), str(earlier["participants"] + 1)]
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.e2e.dashboard_breakdowns_browser", gateway_url, str(year), STAFF_TOKEN,
-         activity_id, GOAL, json.dumps(before), json.dumps(after), str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=180,
-    )
-    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
-    assert lines, f"no verdict from the browser script: {result.stdout}\n{result.stderr}"
-    verdict = json.loads(lines[-1])
-    assert verdict["ok"], f"{verdict.get('error')}\n{result.stderr[-2000:]}"
-    assert result.returncode == 0
+    browser_verdict("tests.e2e.dashboard_breakdowns_browser", gateway_url, str(year), STAFF_TOKEN, activity_id, GOAL,
+                    json.dumps(before), json.dumps(after), str(tmp_path))
     assert (tmp_path / "breakdowns-after.png").stat().st_size > 0
     body = requests.get(f"{gateway_url}/api/kpis/dashboard/{year}",
                         headers={"Authorization": f"Bearer {STAFF_TOKEN}"}, timeout=10).json()
