@@ -1,8 +1,8 @@
 """How the gateway shows reporting's live dashboard (services/reporting/dashboard.py): labels,
 numbers for people and the geometry of the monthly bar charts (inline SVG, no library).
 
-static/dashboard.js repeats `show` and `bars` to update the page in place: keep the two in
-step (the end-to-end test compares a page updated in place with a fresh render).
+static/dashboard.js repeats `show`, `bars` and `breakdown_rows` to update the page in place: keep
+the two in step (the end-to-end tests compare a page updated in place with a fresh render).
 """
 from __future__ import annotations
 
@@ -136,6 +136,7 @@ def show(value, kind: str) -> str:
 
 
 def get(document: dict, path: str):
+    """The figure at a dotted path of fixed keys (FIGURES, targets, months); breakdown keys hold dots: see breakdowns."""
     value = document
     for key in path.split("."):
         value = value[int(key)] if isinstance(value, list) else value.get(key) if isinstance(value, dict) else None
