@@ -1,13 +1,19 @@
 """How the gateway shows reporting's live dashboard (services/reporting/dashboard.py): labels,
 numbers for people and the geometry of the monthly bar charts (inline SVG, no library).
 
-static/dashboard.js repeats `show` and `bars` to update the page in place: keep the two in
-step (the end-to-end test compares a page updated in place with a fresh render).
+static/dashboard.js repeats `show`, `bars` and `breakdown_rows` to update the page in place: keep
+the two in step (the end-to-end tests compare a page updated in place with a fresh render).
 """
 from __future__ import annotations
 
+import json
 import math
 from datetime import date
+
+from kernel.contract import ORG_TYPES
+from services.gateway.reporting_i18n import translator
+
+LANGUAGE = "en"  # the dashboard page is written in English (its template and script)
 
 DASH = "–"
 NBSP = "\u00a0"
@@ -72,6 +78,37 @@ CHARTS = (
     ("satisfaction_pct", "Satisfaction per month", "pct"),
 )
 
+# The 1.1 breakdowns, one table each: (id, caption, section of `annual`, what the rows are, columns).
+# A column is (map in the section, measure inside each entry or None, heading). Rows are the keys
+# of the maps (values found in events: a goal such as "SD1.OD4" holds dots), so the script walks
+# them as object keys and never as a dotted path.
+BREAKDOWNS = (
+    ("oo-goal", "dash_bd_by_goal", "open_offer", "goal", (
+        ("by_goal", "activities", "dash_col_activities"), ("by_goal", "dagdelen", "dash_col_dagdelen"),
+        ("by_goal", "participants", "dash_col_participants"))),
+    ("oo-theme", "dash_bd_by_theme", "open_offer", "theme", (
+        ("by_theme", "activities", "dash_col_activities"), ("by_theme", "dagdelen", "dash_col_dagdelen"),
+        ("by_theme", "participants", "dash_col_participants"))),
+    ("oo-kind", "dash_bd_by_kind", "open_offer", "kind", (
+        ("by_kind", "activities", "dash_col_activities"), ("by_kind", "dagdelen", "dash_col_dagdelen"),
+        ("by_kind", "participants", "dash_col_participants"))),
+    ("oo-org-type", "dash_bd_oo_org_type", "open_offer", "org_type", (
+        ("unique_participants_by_org_type", None, "dash_col_unique_participants"),
+        ("participations_by_org_type", None, "dash_col_participations"),
+        ("organisations_reached_by_org_type", None, "dash_col_organisations_reached"))),
+    ("oo-target-group", "dash_bd_oo_target_group", "open_offer", "target_group", (
+        ("participations_by_target_group", None, "dash_col_participations"),)),
+    ("dd-target-group", "dash_bd_dd_target_group", "demand_driven", "target_group", (
+        ("dagdelen_by_target_group", None, "dash_col_dagdelen"),
+        ("participations_by_target_group", None, "dash_col_participations"))),
+    ("dd-org-type", "dash_bd_dd_org_type", "demand_driven", "org_type", (
+        ("participants_by_org_type", None, "dash_col_participants"),
+        ("organisations_reached_by_org_type", None, "dash_col_organisations_reached"))),
+    ("dd-goal", "dash_bd_dd_goal", "demand_driven", "goal", (
+        ("requests_delivered_by_goal", None, "dash_col_requests_delivered"),)),
+)
+TARGET_GROUPS = ("primary", "secondary")
+
 # the charts' drawing area (SVG user units)
 WIDTH, HEIGHT = 600, 220
 PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 8, 8, 22, 26
@@ -99,6 +136,7 @@ def show(value, kind: str) -> str:
 
 
 def get(document: dict, path: str):
+    """The figure at a dotted path of fixed keys (FIGURES, targets, months); breakdown keys hold dots: see breakdowns."""
     value = document
     for key in path.split("."):
         value = value[int(key)] if isinstance(value, list) else value.get(key) if isinstance(value, dict) else None
@@ -169,11 +207,52 @@ def local_day(iso_date: str | None) -> str:
     return f"{day.day:02d}/{day.month:02d}/{day.year}"
 
 
+def row_labels(rows: str, t) -> dict[str, str]:
+    """Words for the row keys a breakdown knows in advance; any other key (a goal, theme or kind) shows as it is."""
+    if rows == "org_type":
+        return {org_type: t(f"org_type.{org_type}") for org_type in ORG_TYPES}
+    if rows == "target_group":
+        return {group: t(f"target_group.{group}") for group in TARGET_GROUPS}
+    return {"none": t("kpi_key.none")}
+
+
+def breakdown_rows(annual: dict, section: str, columns: tuple) -> list[tuple[str, list]]:
+    """(key, one count per column) for every key in the columns' maps, sorted; a key missing from one map counts 0."""
+    maps = [((annual.get(section) or {}).get(field) or {}, measure) for field, measure, _ in columns]
+    keys = sorted(set().union(*(entries for entries, _ in maps)))
+
+    def count(entries: dict, measure: str | None, key: str) -> int:
+        entry = entries.get(key)
+        return ((entry or {}).get(measure) if measure else entry) or 0
+
+    return [(key, [count(entries, measure, key) for entries, measure in maps]) for key in keys]
+
+
+def breakdowns(document: dict, t) -> list[dict]:
+    """The breakdown tables, each with what the script needs to rebuild it (`spec`, `labels`: JSON in data attributes)."""
+    out = []
+    for table_id, caption, section, rows, columns in BREAKDOWNS:
+        labels = row_labels(rows, t)
+        out.append({
+            "id": table_id, "caption": t(caption), "row_heading": t(f"dash_col_{rows}"),
+            "headings": [t(heading) for _, _, heading in columns],
+            "rows": [(labels.get(key, key), values) for key, values in
+                     breakdown_rows(document["annual"], section, columns)],
+            "spec": json.dumps({"section": section, "columns": [[field, measure] for field, measure, _ in columns]}),
+            "labels": json.dumps(labels, ensure_ascii=False),
+        })
+    return out
+
+
 def context(document: dict) -> dict:
     """What the template needs besides the document."""
+    t = translator(LANGUAGE)
     return {
         "figures": FIGURES, "month_columns": MONTH_COLUMNS, "month_names": MONTH_NAMES,
-        "charts": charts(document), "targets_shown": TARGETS, "show": show, "get": get,
+        "charts": charts(document), "breakdowns": breakdowns(document, t),
+        "breakdown_texts": {"heading": t("dash_breakdowns"), "intro": t("dash_breakdowns_intro", none=t("kpi_key.none")),
+                            "empty": t("dash_bd_empty")},
+        "targets_shown": TARGETS, "show": show, "get": get,
         "target_rule": target_rule, "status_text": status_text, "alert_reasons": alert_reasons,
         "local_day": local_day, "activity_status": ACTIVITY_STATUS, "threshold": _threshold,
         "alerts": [row for row in document["activities"] if row.get("alert")],

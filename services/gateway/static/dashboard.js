@@ -46,15 +46,18 @@
     return ((STATUS_MARKS[status] || '') + ' ' + (STATUS_WORDS[status] || status)).trim();
   }
 
-  function get(doc, path) {
+  // `keys` is an array: a key found in events (a goal such as "SD1.OD4") may hold dots
+  function get(doc, keys) {
     var value = doc;
-    var keys = path.split('.');
     for (var i = 0; i < keys.length; i += 1) {
       if (value === null || value === undefined) { return null; }
       value = Array.isArray(value) ? value[Number(keys[i])] : value[keys[i]];
     }
     return value === undefined ? null : value;
   }
+
+  // data-k and data-status-of name fixed figures, whose keys never hold a dot
+  function fixedPath(text) { return text.split('.'); }
 
   function localDay(isoDate) {
     if (!isoDate) { return ''; }
@@ -93,15 +96,54 @@
     var nodes = root.querySelectorAll('[data-k]');
     for (var i = 0; i < nodes.length; i += 1) {
       var node = nodes[i];
-      var value = get(doc, node.getAttribute('data-k'));
+      var value = get(doc, fixedPath(node.getAttribute('data-k')));
       var kind = node.getAttribute('data-f');
       setText(node, kind === 'status' ? statusText(value) : show(value, kind));
     }
     var boxes = root.querySelectorAll('[data-status-of]');
     for (var j = 0; j < boxes.length; j += 1) {
       var box = boxes[j];
-      var status = get(doc, box.getAttribute('data-status-of'));
+      var status = get(doc, fixedPath(box.getAttribute('data-status-of')));
       box.className = box.className.replace(/\bstatus-\S+/g, '').trim() + ' status-' + status;
+    }
+  }
+
+  // ---------------------------------------------------------------- breakdowns
+
+  function compareKeys(a, b) { return a < b ? -1 : (a > b ? 1 : 0); }
+
+  // rebuilt from the document's maps, as dashboard_view.breakdown_rows: keys sorted, a missing count is 0
+  function updateBreakdowns(doc) {
+    var tables = root.querySelectorAll('table[data-breakdown]');
+    for (var i = 0; i < tables.length; i += 1) {
+      var table = tables[i];
+      var spec = JSON.parse(table.getAttribute('data-breakdown'));
+      var labels = JSON.parse(table.getAttribute('data-labels'));
+      var maps = spec.columns.map(function (column) { return get(doc, ['annual', spec.section, column[0]]) || {}; });
+      var seen = {};
+      maps.forEach(function (map) { Object.keys(map).forEach(function (key) { seen[key] = true; }); });
+      var keys = Object.keys(seen).sort(compareKeys);
+      var fresh = document.createDocumentFragment();
+      keys.forEach(function (key) {
+        var tr = el('tr');
+        var head = el('th', null, Object.prototype.hasOwnProperty.call(labels, key) ? labels[key] : key);
+        head.setAttribute('scope', 'row');
+        tr.appendChild(head);
+        spec.columns.forEach(function (column, index) {
+          var entry = Object.prototype.hasOwnProperty.call(maps[index], key) ? maps[index][key] : null;
+          var value = column[1] ? get(entry, [column[1]]) : entry;
+          tr.appendChild(el('td', null, show(value || 0, 'count')));
+        });
+        fresh.appendChild(tr);
+      });
+      if (!keys.length) {
+        var empty = el('td', null, table.getAttribute('data-empty'));
+        empty.setAttribute('colspan', String(spec.columns.length + 1));
+        var row = el('tr');
+        row.appendChild(empty);
+        fresh.appendChild(row);
+      }
+      table.tBodies[0].replaceChildren(fresh);
     }
   }
 
@@ -234,6 +276,7 @@
 
   function apply(doc) {
     updateFigures(doc);
+    updateBreakdowns(doc);
     updateCharts(doc);
     updateActivities(doc);
     version = doc.version;

@@ -5,6 +5,7 @@ independently from the stream), its targets the annual report's, an activity wit
 answers is flagged, its version moves with a new event, and it is staff only."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -64,6 +65,13 @@ def dashboard(client, since=None):
     assert response.status_code == 200, response.text
     assert response.headers["Cache-Control"] == "no-store"
     return response.json()
+
+
+def breakdown_row(html: str, table_id: str, heading: str) -> list[str]:
+    """The cells of the row headed `heading` in the page's breakdown table `table_id`."""
+    table = html.split(f'<table class="breakdown" id="bd-{table_id}"', 1)[1].split("</table>", 1)[0]
+    row = table.split(f'<th scope="row">{heading}</th>', 1)[1].split("</tr>", 1)[0]
+    return re.findall(r"<td>([^<]*)</td>", row)
 
 
 def without_title(row: dict) -> dict:
@@ -166,6 +174,14 @@ def test_figures_targets_months_alerts_and_version_follow_reporting(api, platfor
     assert f'<tr id="act-{QUIET}" data-activity' in page.text
     assert "1 activity in alert:" in page.text
     assert 'style="' not in page.text and "<script>" not in page.text
+    # the 1.1 breakdowns as tables of words and numbers: the goal (with a dot) from the stream computed
+    # independently, the requesting organisation's type in words
+    goal = stream.expected_annual(events, YEAR)["open_offer"]["by_goal"]["SD1.OD4"]
+    assert (goal["activities"], goal["dagdelen"], goal["participants"]) == (2, 3, 9)
+    assert breakdown_row(page.text, "oo-goal", "SD1.OD4") == [str(goal[m]) for m in ("activities", "dagdelen",
+                                                                                         "participants")]
+    assert breakdown_row(page.text, "dd-org-type", "movements") == ["7", "1"]
+    assert breakdown_row(page.text, "dd-goal", "(none)") == ["1"]
 
     # the version moves with a new event through the platform; titles come from registration
     first = dashboard(staff)

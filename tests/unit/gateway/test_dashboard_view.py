@@ -2,7 +2,10 @@
 test compares the page it updates with a fresh render)."""
 from __future__ import annotations
 
+import json
+
 from services.gateway import dashboard_view as view
+from services.gateway.reporting_i18n import translator
 
 
 def test_figures_for_people():
@@ -33,3 +36,29 @@ def test_alert_reasons_and_targets_in_words():
     assert view.target_rule({"kpi": "satisfaction_pct", "rule": "at_least", "threshold": 70.0}) == "≥ 70\u00a0%"
     assert view.target_rule({"kpi": "nps", "rule": "above", "threshold": 0.0}) == "> 0"
     assert view.status_text("missed") == "✗ missed" and view.status_text("not_measured") == "– not measured"
+
+
+def test_breakdown_rows_keep_dotted_keys_and_count_missing_keys_as_zero():
+    annual = {"demand_driven": {"dagdelen_by_target_group": {"primary": 4},
+                                "participations_by_target_group": {"primary": 9, "secondary": 2}},
+              "open_offer": {"by_goal": {"SD2.OD1": {"activities": 1, "dagdelen": 2, "participants": 5},
+                                         "SD1.OD4": {"activities": 3, "dagdelen": 7, "participants": 40}}}}
+    columns = (("dagdelen_by_target_group", None, "h"), ("participations_by_target_group", None, "h"))
+    assert view.breakdown_rows(annual, "demand_driven", columns) == [
+        ("primary", [4, 9]), ("secondary", [0, 2])]
+    measured = (("by_goal", "participants", "h"), ("by_goal", "activities", "h"))
+    assert view.breakdown_rows(annual, "open_offer", measured) == [
+        ("SD1.OD4", [40, 3]), ("SD2.OD1", [5, 1])]
+    assert view.breakdown_rows({"open_offer": {}}, "open_offer", measured) == []
+
+
+def test_breakdown_tables_name_org_types_and_target_groups_in_words():
+    annual = {"open_offer": {"unique_participants_by_org_type": {"vereniging": 2}, "by_goal": {"none": {
+        "activities": 1, "dagdelen": 1, "participants": 1}}}, "demand_driven": {}}
+    tables = {table["id"]: table for table in view.breakdowns({"annual": annual}, translator("en"))}
+    assert tables["oo-org-type"]["rows"] == [("associations", [2, 0, 0])]
+    assert tables["oo-goal"]["rows"] == [("(none)", [1, 1, 1])]
+    assert tables["dd-goal"]["rows"] == []
+    assert json.loads(tables["oo-goal"]["spec"])["columns"][0] == ["by_goal", "activities"]
+    assert json.loads(tables["dd-target-group"]["labels"]) == {"primary": "primary target group",
+                                                              "secondary": "secondary target group"}

@@ -1,0 +1,73 @@
+"""What the end-to-end tests share: starting the platform, running a browser script in its own
+process and reading its verdict, and the script's side of that (a JSON line, exit status 0 or 1;
+a watched page, the staff sign-in)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def browser_verdict(module: str, *args: str, timeout: int = 180) -> dict:
+    """Runs `python -m module args...` (playwright's sync API hangs next to eventlet) and returns its verdict,
+    failing the test with the script's error when a step failed."""
+    result = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True,
+                            timeout=timeout)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    assert lines, f"no verdict from the browser script: {result.stdout}\n{result.stderr}"
+    verdict = json.loads(lines[-1])
+    assert verdict["ok"], f"{verdict.get('error')}\n{result.stderr[-2000:]}"
+    assert result.returncode == 0
+    return verdict
+
+
+def browser_main(run: Callable[..., dict], argv: list[str]) -> int:
+    """A browser script's entry point: the verdict of `run(*argv[1:])` as one JSON line."""
+    try:
+        report = run(*argv[1:])
+    except Exception as exc:  # noqa: BLE001 - the verdict goes to the test
+        print(json.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc}"}))
+        return 1
+    print(json.dumps(report))
+    return 0
+
+
+def watched_page(context, timeout_ms: int) -> tuple:
+    """(a new page, the list its console errors and uncaught exceptions are collected in)."""
+    page = context.new_page()
+    page.set_default_timeout(timeout_ms)
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(f"{message.text} ({message.location.get('url')})")
+            if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return page, errors
+
+
+def page_errors(errors: list[str]) -> list[str]:
+    """The errors that are the page's: Chromium's own probe for /favicon.ico (the gateway has no icon) is not."""
+    return [error for error in errors if not error.endswith("/favicon.ico)")]
+
+
+def staff_sign_in(page, base: str, next_path: str, token: str) -> None:
+    """Signs in through the staff sign-in form, which leads on to `next_path`."""
+    page.goto(f"{base}/staff/login?next={next_path}")
+    page.get_by_label("Staff token").fill(token)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+
+
+def start_platform(runner_factory, platform_config, gateway_url: str) -> None:
+    """Every service of the platform running, the gateway answering."""
+    import requests
+
+    from tests.helpers import wait_for
+    from tests.integration.gateway.support import all_services
+
+    runner = runner_factory(platform_config, *all_services())
+    runner.start()
+    wait_for(lambda: requests.get(f"{gateway_url}/health", timeout=5).status_code == 200, timeout=15,
+             message="the platform to be healthy")
