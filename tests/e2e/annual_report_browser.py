@@ -13,7 +13,8 @@ import json
 import sys
 from pathlib import Path
 
-from tests.e2e.registration_page_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, check, verdict, words
+from tests.e2e.registration_page_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, check, words
+from tests.e2e.support import browser_main
 
 
 def run(base: str, year: str, token: str, screenshots: str, expected_json: str) -> dict:
@@ -52,9 +53,5 @@ def run(base: str, year: str, token: str, screenshots: str, expected_json: str) 
     return report
 
 
-def main(argv: list[str]) -> int:
-    return verdict(run, *argv[1:6])
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(browser_main(run, sys.argv))

@@ -19,7 +19,8 @@ import sys
 import time
 import urllib.request
 
-from tests.e2e.registration_page_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, check, verdict, words
+from tests.e2e.registration_page_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, check, words
+from tests.e2e.support import browser_main
 
 PARTICIPANTS = '[data-k="annual.open_offer.participants"]'
 # the page asks once a second; far beyond that on the busiest machine, it does not update itself
@@ -145,9 +146,5 @@ def run(base: str, year: str, token: str, registration_id: str, title: str, aler
     return report
 
 
-def main(argv: list[str]) -> int:
-    return verdict(run, *argv[1:7])
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(browser_main(run, sys.argv))

@@ -17,9 +17,9 @@ from tests.e2e.registration_page_browser import (
     TIMEOUT_MS,
     check,
     policy_problems,
-    verdict,
     watch_console,
 )
+from tests.e2e.support import browser_main
 
 SATISFACTION = re.compile(r"^Hoe tevreden ben je over deze activiteit\?")
 RECOMMEND = re.compile(r"^Hoe waarschijnlijk is het dat je deze activiteit aanraadt aan een collega\?")
@@ -109,9 +109,5 @@ def run(survey_url: str, title: str) -> dict:
     return report
 
 
-def main(argv: list[str]) -> int:
-    return verdict(run, argv[1], argv[2])
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(browser_main(run, sys.argv))

@@ -15,6 +15,8 @@ import re
 import sys
 import urllib.request
 
+from tests.e2e.support import browser_main
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -130,25 +132,10 @@ def run(activity_url: str, title: str) -> dict:
     return report
 
 
-def verdict(run, *args) -> int:
-    """Run a browser scenario and print its report as one JSON line: the test reads the verdict."""
-    try:
-        report = run(*args)
-    except Exception as exc:  # noqa: BLE001 - the verdict goes to the test
-        print(json.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc}"}))
-        return 1
-    print(json.dumps(report))
-    return 0
-
-
 def words(text: str) -> str:
     """The text as a person reads it: white space folded."""
     return " ".join(text.split())
 
 
-def main(argv: list[str]) -> int:
-    return verdict(run, argv[1], argv[2])
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(browser_main(run, sys.argv))

@@ -17,9 +17,9 @@ from tests.e2e.registration_page_browser import (
     TIMEOUT_MS,
     check,
     policy_problems,
-    verdict,
     watch_console,
 )
+from tests.e2e.support import browser_main
 
 
 def run(form_url: str) -> dict:
@@ -79,9 +79,5 @@ def run(form_url: str) -> dict:
     return report
 
 
-def main(argv: list[str]) -> int:
-    return verdict(run, argv[1])
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(browser_main(run, sys.argv))
