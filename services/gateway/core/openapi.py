@@ -88,7 +88,7 @@ class Operation:
 
     def document(self, path: str, method: str, roles: frozenset[str]) -> dict:
         if self.csv:
-            content = dict(CSV_CONTENT)
+            content = copy.deepcopy(CSV_CONTENT)
         else:
             body_schema = {"type": "array", "items": _ref(self.response)} if self.many else _ref(self.response)
             content = {"application/json": {"schema": body_schema}}
@@ -96,8 +96,11 @@ class Operation:
             "operationId": self.operation_id,
             "summary": self.summary,
             "tags": ["staff" if roles else "public"],
-            "parameters": [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                           for name in _PATH_PARAM.findall(path)] + [copy.deepcopy(parameter) for parameter in self.query],
+            "parameters": [
+                *({"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                  for name in _PATH_PARAM.findall(path)),
+                *(copy.deepcopy(parameter) for parameter in self.query),
+            ],
             "responses": {
                 str(self.status): {"description": self.summary, "content": content},
                 "500": _error_response(500) | {"description": "Unexpected error"},
@@ -108,7 +111,8 @@ class Operation:
             operation["description"] = self.description
         errors = self.errors
         if self.request:
-            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(self.request)}}}
+            operation["requestBody"] = {
+                "required": True, "content": {"application/json": {"schema": _ref(self.request)}}}
             errors = tuple(sorted({400, *errors}))
         for code in errors:
             operation["responses"][str(code)] = _error_response(code)
@@ -135,7 +139,7 @@ class WrittenOperation:
     security = None  # no scheme of its own: such a route is open
 
     def document(self, path: str, method: str, roles: frozenset[str]) -> dict:
-        return dict(self.fields)
+        return copy.deepcopy(self.fields)
 
 
 def _describe(described):

@@ -29,8 +29,8 @@ from services.gateway.core.urls import site_path
 
 CORE_TEMPLATES = Path(__file__).resolve().parent / "templates"
 # every feature package's templates folder, by the package's name (its templates' prefix)
-FEATURE_TEMPLATES = {folder.parent.name: folder for folder in sorted(CORE_TEMPLATES.parent.parent.glob("*/templates"))
-                     if folder != CORE_TEMPLATES}
+FEATURE_TEMPLATES = {folder.parent.name: folder for folder in
+                     sorted(CORE_TEMPLATES.parents[1].glob("*/templates")) if folder != CORE_TEMPLATES}
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
 
@@ -108,7 +108,7 @@ class Page:
         response.headers["Vary"] = "Cookie"
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"  # cancel links carry secrets
-        # Content-Security-Policy and the other security headers: services.gateway.core.security, on every answer
+        # Content-Security-Policy and the other security headers: core.security, on every answer
         if self.query_language and self.query_language != self.request.cookies.get(LANGUAGE_COOKIE):
             response.set_cookie(
                 LANGUAGE_COOKIE, self.query_language, max_age=COOKIE_MAX_AGE, path="/", samesite="Lax", httponly=True

@@ -17,8 +17,8 @@ checks that. Before the entrypoint runs:
   (services.gateway.core.csrf): a random value in the `csrf` cookie (HttpOnly, SameSite=Strict,
   Secure under https) and, in a hidden field, the same value with its HMAC under
   GATEWAY.CSRF_SECRET. Every POST (PUT, PATCH, DELETE) to a page (anything not under /api/) must
-  carry both, matching, or it is answered 403 (a page that says what to do) and nothing is stored. So is a form post whose Origin (or
-  Sec-Fetch-Site) names another site.
+  carry both, matching, or it is answered 403 (a page that says what to do) and nothing is stored.
+  So is a form post whose Origin (or Sec-Fetch-Site) names another site.
 - **The JSON API takes JSON only.** A write under /api/ with a body whose Content-Type is one a
   plain HTML form can send cross-site (urlencoded, multipart, text/plain) is answered 415. A POST with
   `Content-Type: application/json` is not a form: a browser sends it cross-site only after a
@@ -303,7 +303,7 @@ class GatewaySecurity(SharedExtension):
         """The refusal of a request that may not reach its entrypoint, or None. `form_page`: GET on
         the same URL shows the form again (the refusal page links to it)."""
         request.environ[CSRF_ENVIRON] = CsrfContext(self.key, request.cookies.get(CSRF_COOKIE))
-        request.environ[AUTH_GUARD] = self  # services.gateway.core.auth: token failures share the sign-in bucket
+        request.environ[AUTH_GUARD] = self  # core.auth: token failures share the sign-in bucket
         if rate_limit is not None and (request.method in UNSAFE_METHODS or rate_limit in READ_LIMITS):
             wait = self.buckets[rate_limit].take(self._client(request))
             if wait:

@@ -166,17 +166,18 @@ class EvaluationRoutes:
 
     # ------------------------------------------------------------ staff
 
-    @operation("listEvaluationReports", "Activities with surveys, latest first: response rate, satisfaction % and "
-               "NPS", response="EvaluationActivitySummary", many=True, errors=(400,), query=(STAGE_PARAMETER,))
+    @operation("listEvaluationReports",
+               "Activities with surveys, latest first: response rate, satisfaction % and NPS",
+               response="EvaluationActivitySummary", many=True, errors=(400,), query=(STAGE_PARAMETER,))
     @http("GET", "/api/staff/evaluations/activities")
     @api
     @require("staff")
     def staff_list_evaluation_reports(self, request):
         return self.evaluation.list_activity_reports(request.args.get("stage") or None)
 
-    @operation("getEvaluationReport", "One activity's surveys: response rate, satisfaction %, NPS with the 0-10 "
-               "distributions of both questions, and the comments (no names)", response="EvaluationActivityReport",
-               errors=(400, 404), query=(STAGE_PARAMETER,))
+    @operation("getEvaluationReport", "One activity's surveys: response rate, satisfaction %, NPS with the "
+               "0-10 distributions of both questions, and the comments (no names)",
+               response="EvaluationActivityReport", errors=(400, 404), query=(STAGE_PARAMETER,))
     @http("GET", "/api/staff/evaluations/activities/<activity_id>")
     @api
     @require("staff")

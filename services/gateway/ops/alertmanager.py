@@ -111,7 +111,6 @@ def _alertmanager_refused(request, config) -> Response | None:
                          headers={"WWW-Authenticate": 'Bearer realm="alertmanager", error="invalid_token"'})
 
 
-
 def relay(request, config, notifications):
     """The webhook's answer: the alerts handed to `notifications` (its RPC proxy), or the refusal;
     503 while some alert could not go out yet, so that Alertmanager sends them again."""

@@ -16,7 +16,6 @@ without one they answer 401 with the sign-in form, with a token of another role 
 """
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
 from werkzeug.wrappers import Response
@@ -31,8 +30,6 @@ from services.gateway.core.openapi import operation
 from services.gateway.core.pages import environment
 from services.gateway.core.security import http
 from services.gateway.staff.openapi import COMPONENTS
-
-log = logging.getLogger(__name__)
 
 COOKIE_PATH = "/"
 COOKIE_MAX_AGE = 12 * 3600
@@ -73,7 +70,6 @@ def _required_value(body: dict, name: str, kind, message: str):
     if not isinstance(value, kind) or isinstance(value, bool) or (isinstance(value, str) and not value.strip()):
         raise ValidationFailed(f"Invalid {name}.", {name: [message]})
     return value
-
 
 
 class StaffRoutes:
