@@ -16,12 +16,12 @@ from services.gateway.core.http import json_response
 from services.gateway.core.openapi import http_routes, spec_of, written_out
 from services.gateway.core.pages import Page
 from services.gateway.core.security import http
-from services.gateway.evaluations.routes import EvaluationRoutes
-from services.gateway.ops.routes import OpsRoutes
-from services.gateway.public.routes import PublicRoutes
-from services.gateway.reporting.routes import ReportingRoutes
-from services.gateway.requests.routes import RequestRoutes
-from services.gateway.staff.routes import StaffRoutes
+from services.gateway.evaluations import routes as evaluations
+from services.gateway.ops import routes as ops
+from services.gateway.public import routes as public
+from services.gateway.reporting import routes as reporting
+from services.gateway.requests import routes as requests
+from services.gateway.staff import routes as staff
 
 API_METHODS = "GET,POST,PUT,PATCH,DELETE"
 OPENAPI_OPERATION = {
@@ -31,7 +31,10 @@ OPENAPI_OPERATION = {
 }
 
 
-class GatewayService(PublicRoutes, StaffRoutes, RequestRoutes, EvaluationRoutes, ReportingRoutes, OpsRoutes):
+# The bases are named through their modules: `nameko run services.gateway.service` runs every class
+# in this module's namespace that has entrypoints, so no routes class may be imported here by name.
+class GatewayService(public.PublicRoutes, staff.StaffRoutes, requests.RequestRoutes, evaluations.EvaluationRoutes,
+                     reporting.ReportingRoutes, ops.OpsRoutes):
     name = "gateway"
 
     config = Config()
