@@ -84,6 +84,8 @@ _TRUE = {"on", "yes", "true", "1"}
 
 
 class RegistrationFormErrors(FormErrors):
+    """The registration form's errors, in the order of its fields on the page."""
+
     FIELD_ORDER = FIELD_ORDER
 
 
