@@ -32,7 +32,7 @@ from kernel.outbox import event_exchange
 from kernel.topology import DEAD_LETTER_QUEUE
 
 STAFF_TOKEN = "bench-staff-token"
-DASHBOARD_POLL_S = 1.0  # services/gateway/static/dashboard.js INTERVAL_MS: the page asks once a second
+DASHBOARD_POLL_S = 1.0  # INTERVAL_MS of services/gateway/reporting/static/dashboard.js: once a second
 POSTGRES_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 
 

@@ -7,7 +7,7 @@ import pytest
 from nameko.testing.utils import get_container
 
 from services.evaluation.service import EvaluationService
-from services.gateway.openapi import spec_paths
+from services.gateway.core.openapi import spec_paths
 from services.gateway.service import all_routes
 from tests.integration.gateway.support import (
     activity_payload,

@@ -15,8 +15,9 @@ import pytest
 import requests
 from nameko.web.handlers import HttpRequestHandler
 
-from services.gateway.auth import IMPLIES, ROLES, STAFF_COOKIE, required_roles
-from services.gateway.security import GatewayHttp, sign_csrf
+from services.gateway.core.auth import IMPLIES, ROLES, STAFF_COOKIE, required_roles
+from services.gateway.core.csrf import sign_csrf
+from services.gateway.core.security import GatewayHttp
 from services.gateway.service import GatewayService
 from tests.conftest import ADMIN_TOKEN, OPS_TOKEN, STAFF_TOKEN
 from tests.integration.gateway.support import CSRF_FIELD, activity_payload, form_post, registration_payload
@@ -89,7 +90,7 @@ def test_the_allow_list_of_public_paths_is_explicit_and_everything_else_declares
     assert not [path for path in PUBLIC if path.startswith("/api/staff")]
     for url, _, entrypoint, roles in routes:
         # every route passes the gateway's screening (CSRF, rate limits, headers)
-        assert isinstance(entrypoint, GatewayHttp), f"{url} is not declared with services.gateway.security.http"
+        assert isinstance(entrypoint, GatewayHttp), f"{url} is not declared with services.gateway.core.security.http"
         if url in PUBLIC:
             assert not roles, f"{url} is on the public allow-list but requires {set(roles)}"
         else:

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from werkzeug.datastructures import MultiDict
 
 from kernel.errors import Conflict, Gone, NotFound, ValidationFailed
-from services.gateway import evaluation_i18n, evaluation_routes
-from services.gateway.i18n import LANGUAGES
-from services.gateway.pages import TEMPLATES
+from services.gateway.core.i18n import LANGUAGES
+from services.gateway.core.pages import FEATURE_TEMPLATES
+from services.gateway.evaluations import i18n as evaluation_i18n
+from services.gateway.evaluations import routes as evaluation_routes
 from tests.unit.gateway.fakes import FakeRegistration, gateway, request
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -196,7 +198,7 @@ def test_every_language_has_the_same_survey_strings(language):
 
 def test_every_key_the_survey_uses_exists():
     used = set()
-    sources = [*(TEMPLATES / "evaluations").glob("*.html"), TEMPLATES.parent / "evaluation_routes.py"]
+    sources = [*FEATURE_TEMPLATES["evaluations"].glob("*.html"), Path(evaluation_routes.__file__)]
     for source in sources:
         text = source.read_text()
         used |= set(re.findall(r"""\bt\(\s*f?["']([a-z0-9_]+)["']\s*[,)]""", text))

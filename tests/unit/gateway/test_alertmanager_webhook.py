@@ -12,8 +12,8 @@ from werkzeug.wrappers import Request
 
 from kernel.errors import ValidationFailed
 from kernel.inputs import load
-from services.gateway import notifications_routes
-from services.gateway.notifications_routes import AlertmanagerWebhookSchema
+from services.gateway.ops import alertmanager
+from services.gateway.ops.alertmanager import AlertmanagerWebhookSchema
 
 TOKEN = "alertmanager-token"
 STAFF = "staff-token"
@@ -46,7 +46,7 @@ def alert(**changes):
 
 def test_a_valid_payload_is_handed_over_as_plain_json():
     data = load(AlertmanagerWebhookSchema(), payload())
-    (handed,) = [notifications_routes._alert_for_rpc(a) for a in data["alerts"]]
+    (handed,) = [alertmanager._alert_for_rpc(a) for a in data["alerts"]]
     assert handed == {
         "status": "firing", "labels": PAYLOAD["alerts"][0]["labels"], "annotations": {"summary": "reporting is down"},
         "startsAt": "2026-03-02T09:30:00.123456+00:00", "endsAt": None, "fingerprint": "a1b2c3d4e5f60718",
@@ -54,7 +54,7 @@ def test_a_valid_payload_is_handed_over_as_plain_json():
     json.dumps(handed)
     resolved = load(AlertmanagerWebhookSchema(), payload(alerts=[alert(status="resolved",
                                                                        endsAt="2026-03-02T10:00:00Z")]))
-    assert notifications_routes._alert_for_rpc(resolved["alerts"][0])["endsAt"] == "2026-03-02T10:00:00+00:00"
+    assert alertmanager._alert_for_rpc(resolved["alerts"][0])["endsAt"] == "2026-03-02T10:00:00+00:00"
 
 
 @pytest.mark.parametrize("body, fields", [
@@ -82,13 +82,13 @@ def request_with(authorization=None) -> Request:
 
 
 def test_only_alertmanagers_token_is_accepted():
-    assert notifications_routes._alertmanager_refused(request_with(f"Bearer {TOKEN}"), CONFIG) is None
+    assert alertmanager._alertmanager_refused(request_with(f"Bearer {TOKEN}"), CONFIG) is None
     for header in (None, f"Bearer {STAFF}", "Bearer nope", f"Basic {TOKEN}"):
-        refused = notifications_routes._alertmanager_refused(request_with(header), CONFIG)
+        refused = alertmanager._alertmanager_refused(request_with(header), CONFIG)
         assert refused.status_code == 401, header
         assert json.loads(refused.get_data())["error"] == "unauthorized"
         assert refused.headers["WWW-Authenticate"].startswith("Bearer")
     # no token configured (or a malformed one): everything is refused
     for auth in ({}, {"ALERTMANAGER_TOKEN_SHA256": ""}, {"ALERTMANAGER_TOKEN_SHA256": "not-a-digest"}):
-        refused = notifications_routes._alertmanager_refused(request_with(f"Bearer {TOKEN}"), {"AUTH": auth})
+        refused = alertmanager._alertmanager_refused(request_with(f"Bearer {TOKEN}"), {"AUTH": auth})
         assert refused.status_code == 401

@@ -2,7 +2,7 @@ import hashlib
 
 import pytest
 
-from services.gateway.auth import (
+from services.gateway.core.auth import (
     InvalidTokenConfig,
     bearer_token,
     digests_from_config,

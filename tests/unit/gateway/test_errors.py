@@ -5,7 +5,8 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from kernel.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from services.gateway.http import BadRequestBody, api, error_response, read_json_object
+from services.gateway.core.errors import api, error_response
+from services.gateway.core.http import BadRequestBody, read_json_object
 
 
 def request_with(data, content_type="application/json"):

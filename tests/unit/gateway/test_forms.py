@@ -1,7 +1,8 @@
 from werkzeug.datastructures import MultiDict
 
-from services.gateway import forms
-from services.gateway.i18n import Translator
+from services.gateway.core.forms import flatten_details
+from services.gateway.core.i18n import Translator
+from services.gateway.public import forms
 
 t = Translator("en")
 
@@ -137,5 +138,5 @@ def test_service_details_map_onto_form_fields():
 
 
 def test_flatten_details():
-    assert forms.flatten_details({"a": {"b": ["x"]}, "c": ["y"], "d": "z"}) == {"a.b": ["x"], "c": ["y"], "d": ["z"]}
-    assert forms.flatten_details(["oops"]) == {"_schema": ["oops"]}
+    assert flatten_details({"a": {"b": ["x"]}, "c": ["y"], "d": "z"}) == {"a.b": ["x"], "c": ["y"], "d": ["z"]}
+    assert flatten_details(["oops"]) == {"_schema": ["oops"]}

@@ -5,7 +5,7 @@ import types
 import eventlet
 
 from kernel.config import SERVICES
-from services.gateway import service as gateway_module
+from services.gateway.ops import routes as gateway_module
 from services.gateway.service import GatewayService
 from tests.unit.gateway.fakes import request
 

@@ -1,9 +1,10 @@
 import re
+from pathlib import Path
 
 import pytest
 
-from services.gateway import forms
-from services.gateway.i18n import (
+from services.gateway.core import pages
+from services.gateway.core.i18n import (
     CATALOGUE,
     DEFAULT_LANGUAGE,
     LANGUAGES,
@@ -11,7 +12,9 @@ from services.gateway.i18n import (
     choose_language,
     normalise_language,
 )
-from services.gateway.pages import TEMPLATES
+from services.gateway.core.pages import CORE_TEMPLATES, FEATURE_TEMPLATES
+from services.gateway.public import forms
+from services.gateway.public import routes as public_routes
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -35,9 +38,9 @@ def test_no_empty_strings_and_same_placeholders(language):
 
 def test_every_key_used_in_templates_exists():
     used = set()
-    for template in TEMPLATES.glob("*.html"):
+    for template in [*CORE_TEMPLATES.glob("*.html"), *FEATURE_TEMPLATES["public"].glob("*.html")]:
         used |= set(re.findall(r"""\bt\(\s*["']([a-z0-9_]+)["']\s*[,)]""", template.read_text()))
-    for module in (TEMPLATES.parent / "service.py", TEMPLATES.parent / "pages.py"):
+    for module in (Path(public_routes.__file__), Path(pages.__file__)):
         source = module.read_text()
         used |= set(re.findall(r"""\bt\(\s*["']([a-z0-9_]+)["']\s*[,)]""", source))
         used |= set(re.findall(r"""(?:page|self)\.(?:message|error|not_found)\(\s*(?:\d+,\s*)?["']([a-z0-9_]+)["']""", source))

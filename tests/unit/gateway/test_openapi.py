@@ -1,5 +1,5 @@
-from services.gateway.openapi import build_spec, spec_paths
-from services.gateway.service import all_routes
+from services.gateway.core.openapi import spec_paths
+from services.gateway.service import all_routes, build_spec
 from tests.unit.gateway.openapi_check import check_openapi_document, werkzeug_to_openapi
 
 

@@ -144,7 +144,7 @@ def test_head_on_the_cancel_link_never_cancels():
 
 
 def test_times_are_shown_in_the_centres_time_zone():
-    from services.gateway.pages import format_when
+    from services.gateway.core.pages import format_when
 
     assert format_when("2027-03-01T08:00:00+00:00") == "01/03/2027 09:00"  # winter: UTC+1
     assert format_when("2027-07-01T07:30:00+00:00") == "01/07/2027 09:30"  # summer: UTC+2

@@ -8,7 +8,8 @@ import io
 import pytest
 
 from kernel.contract import ORG_TYPES, ORG_TYPES_RECOGNISED
-from services.gateway import report_view, reporting_i18n
+from services.gateway.reporting import i18n as reporting_i18n
+from services.gateway.reporting import report_view
 from services.reporting import domain, report
 
 

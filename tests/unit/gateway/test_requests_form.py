@@ -1,11 +1,13 @@
 """The request form's strings, templates and form helpers, without a broker."""
 import re
+from pathlib import Path
 
 import pytest
 
-from services.gateway import requests_i18n, requests_routes
-from services.gateway.i18n import LANGUAGES
-from services.gateway.pages import TEMPLATES
+from services.gateway.core.i18n import LANGUAGES
+from services.gateway.core.pages import FEATURE_TEMPLATES
+from services.gateway.requests import i18n as requests_i18n
+from services.gateway.requests import routes as requests_routes
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 CATALOGUE = requests_i18n.CATALOGUE
@@ -21,10 +23,10 @@ def test_every_language_has_the_same_request_strings(language):
 
 def test_every_key_the_request_pages_use_exists_and_themes_have_labels():
     used = set()
-    for template in (TEMPLATES / "requests").glob("*.html"):
+    for template in FEATURE_TEMPLATES["requests"].glob("*.html"):
         used |= set(re.findall(r"""\bt\(\s*["']([a-z0-9_]+)["']\s*[,)]""", template.read_text()))
     used |= set(re.findall(r"""\bt\(\s*["']([a-z0-9_]+)["']\s*[,)]""",
-                           (TEMPLATES.parent / "requests_routes.py").read_text()))
+                           Path(requests_routes.__file__).read_text()))
     used |= set(requests_routes.FIELD_LABELS.values())
     used |= {f"rq_org_{org_type}" for org_type in requests_routes.ORG_TYPE_CHOICES}
     used |= {f"theme_{theme}" for theme in requests_routes.DEFAULT_THEMES}

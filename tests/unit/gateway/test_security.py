@@ -11,24 +11,26 @@ import pytest
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from services.gateway import security
-from services.gateway.auth import STAFF_COOKIE, require, token_roles
-from services.gateway.metrics_routes import metrics_public
-from services.gateway.security import (
+from services.gateway.core import csrf, security
+from services.gateway.core.auth import STAFF_COOKIE, require, token_roles
+from services.gateway.core.csrf import (
     CSRF_ENVIRON,
     CsrfContext,
-    TokenBuckets,
-    apply_headers,
-    client_ip,
     csrf_key,
     csrf_valid,
     new_csrf_value,
+    sign_csrf,
+)
+from services.gateway.core.security import (
+    TokenBuckets,
+    apply_headers,
+    client_ip,
     origin_of,
     page_policy,
     same_site_post,
     settings_from_config,
-    sign_csrf,
 )
+from services.gateway.ops.routes import metrics_public
 from tests.unit.evaluation.test_survey_page import survey_gateway
 from tests.unit.gateway.fakes import gateway, request
 
@@ -179,7 +181,7 @@ def test_a_request_keeps_a_valid_cookie_and_gets_a_new_value_otherwise():
 
 def test_the_key_comes_from_the_config_or_a_file_made_once(tmp_path, monkeypatch):
     assert csrf_key({"GATEWAY": {"CSRF_SECRET": " s3cret "}}) == b"s3cret"
-    monkeypatch.setattr(security, "CSRF_KEY_FILE", tmp_path / "var" / "csrf.key")
+    monkeypatch.setattr(csrf, "CSRF_KEY_FILE", tmp_path / "var" / "csrf.key")
     made = csrf_key({"GATEWAY": {"CSRF_SECRET": ""}})
     assert len(made) >= 48 and csrf_key({}) == made
     assert oct((tmp_path / "var" / "csrf.key").stat().st_mode & 0o777) == "0o600"
@@ -365,7 +367,7 @@ def test_the_trefdag_benchmark_keeps_the_rate_limit_on_behind_one_trusted_proxy(
 
 
 def test_the_api_description_names_the_refusals():
-    from services.gateway.openapi import build_spec
+    from services.gateway.service import build_spec
 
     paths = build_spec().to_dict()["paths"]
     for path, item in paths.items():
@@ -389,7 +391,7 @@ def test_a_page_that_hands_out_a_token_sets_the_cookie_secure_under_https():
     guard = screening(config())
     shown = request(path="/requests/new")
     assert guard.screen(shown, None) is None
-    token = security.csrf_token(shown)
+    token = csrf.csrf_token(shown)
     response = Response("<form></form>", content_type="text/html")
     guard.finish(shown, response)
     cookie = response.headers["Set-Cookie"]

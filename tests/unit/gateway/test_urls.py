@@ -1,10 +1,10 @@
-"""services.gateway.urls: links stay on the site; log lines carry no secret of the URL."""
+"""services.gateway.core.urls: links stay on the site; log lines carry no secret of the URL."""
 from __future__ import annotations
 
 import pytest
 
-from services.gateway.server import limits_from_config
-from services.gateway.urls import masked, masked_request_line, site_path
+from services.gateway.core.server import limits_from_config
+from services.gateway.core.urls import masked, masked_request_line, site_path
 
 
 @pytest.mark.parametrize(("path", "expected"), [
@@ -36,7 +36,7 @@ def test_a_limit_that_is_not_a_positive_number_is_refused():
 
 
 def test_ipv6_addresses_share_a_bucket_per_64_and_ipv4_keeps_its_address():
-    from services.gateway.security import bucket_key
+    from services.gateway.core.security import bucket_key
 
     assert bucket_key("2001:db8:1:2::1") == bucket_key("2001:db8:1:2:ffff:ffff:ffff:ffff") == "2001:db8:1:2::/64"
     assert bucket_key("2001:db8:1:3::1") != bucket_key("2001:db8:1:2::1")

@@ -1,0 +1,125 @@
+"""Rendering the gateway's HTML pages: Jinja2 (autoescaped), the visitor's
+language (?lang= > cookie > Dutch) and the cookie that remembers it.
+
+Templates: the shared frame (base.html, message.html, _form.html) in core/templates, each
+feature's own in its package's `templates` folder, named with the package's name as prefix
+("public/activity.html" is services/gateway/public/templates/activity.html). The folders are
+found on disk, so the core imports no feature."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from urllib.parse import urlencode
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
+from werkzeug.wrappers import Response
+
+from kernel.config import CENTRE_TIMEZONE
+from services.gateway.core.csrf import csrf_token
+from services.gateway.core.i18n import (
+    LANGUAGE_COOKIE,
+    LANGUAGE_NAMES,
+    LANGUAGES,
+    Translator,
+    choose_language,
+    normalise_language,
+)
+from services.gateway.core.urls import site_path
+
+CORE_TEMPLATES = Path(__file__).resolve().parent / "templates"
+# every feature package's templates folder, by the package's name (its templates' prefix)
+FEATURE_TEMPLATES = {folder.parent.name: folder for folder in
+                     sorted(CORE_TEMPLATES.parents[1].glob("*/templates")) if folder != CORE_TEMPLATES}
+COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+def format_when(value) -> str:
+    """An ISO timestamp as "dd/mm/yyyy hh:mm" in the centre's time zone (just the date at
+    midnight); anything else unchanged."""
+    if not value:
+        return ""
+    try:
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(CENTRE_TIMEZONE)
+    if (moment.hour, moment.minute) == (0, 0):
+        return moment.strftime("%d/%m/%Y")
+    return moment.strftime("%d/%m/%Y %H:%M")
+
+
+def format_price(value) -> str:
+    try:
+        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    return "€ " + f"{amount:.2f}".replace(".", ",")
+
+
+def template_files() -> list[Path]:
+    """Every template of the gateway: the core's and each feature's."""
+    folders = (CORE_TEMPLATES, *FEATURE_TEMPLATES.values())
+    return sorted(path for folder in folders for path in folder.rglob("*.html"))
+
+
+environment = Environment(
+    loader=ChoiceLoader([
+        FileSystemLoader(str(CORE_TEMPLATES)),
+        PrefixLoader({name: FileSystemLoader(str(folder)) for name, folder in FEATURE_TEMPLATES.items()}),
+    ]),
+    autoescape=select_autoescape(["html"], default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+environment.filters["when"] = format_when
+environment.filters["price"] = format_price
+
+
+class Page:
+    """The language of one request, and how to answer it with a template."""
+
+    def __init__(self, request):
+        self.request = request
+        self.query_language = normalise_language(request.args.get("lang"))
+        self.lang = choose_language(request.args.get("lang"), request.cookies.get(LANGUAGE_COOKIE))
+        self.t = Translator(self.lang)
+
+    def lang_url(self, code: str) -> str:
+        """This page in another language (other query parameters, e.g. ?code=, kept); the path
+        normalised, so a link never leads off the site whatever the request's path held."""
+        params = [(k, v) for k, v in self.request.args.items(multi=True) if k != "lang"]
+        params.append(("lang", code))
+        return f"{site_path(self.request.path)}?{urlencode(params)}"
+
+    def render(self, template: str, status: int = 200, **context) -> Response:
+        html = environment.get_template(template).render(
+            lang=self.lang,
+            t=self.t,
+            languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
+            language_names=LANGUAGE_NAMES,
+            lang_url=self.lang_url,
+            csrf_token=lambda: csrf_token(self.request),  # the hidden field of a form posted back here
+            **context,
+        )
+        response = Response(html, status=status, content_type="text/html; charset=utf-8")
+        response.headers["Content-Language"] = self.lang
+        response.headers["Vary"] = "Cookie"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"  # cancel links carry secrets
+        # Content-Security-Policy and the other security headers: core.security, on every answer
+        if self.query_language and self.query_language != self.request.cookies.get(LANGUAGE_COOKIE):
+            response.set_cookie(
+                LANGUAGE_COOKIE, self.query_language, max_age=COOKIE_MAX_AGE, path="/", samesite="Lax", httponly=True
+            )
+        return response
+
+    def message(self, heading_key: str, paragraphs: list[str], status: int, **context) -> Response:
+        return self.render("message.html", status=status, heading=self.t(heading_key), paragraphs=paragraphs, **context)
+
+    def not_found(self, text_key: str = "not_found_text") -> Response:
+        return self.message("not_found_title", [self.t(text_key)], 404)
+
+    def error(self, status: int = 500, text_key: str = "error_text") -> Response:
+        return self.message("error_title", [self.t(text_key)], status)

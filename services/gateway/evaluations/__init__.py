@@ -1,0 +1,1 @@
+"""The evaluations: the participants' survey page and the staff's figures (see routes)."""

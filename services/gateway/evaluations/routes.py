@@ -1,0 +1,198 @@
+"""The evaluations: the participants' survey page and the staff's JSON API of the evaluation service.
+
+- GET/POST /evaluations/<token>: the public survey behind a participant's personal signed link
+  (nl/en/fr, no JavaScript): two 0-10 scales and three optional texts; field errors on the
+  form (400); a forged or altered link 404, an answered one 409, a closed or expired one 410;
+  GET never changes anything (mail scanners open links);
+- GET /api/staff/evaluations/activities[/<activity_id>[/export.csv]]: the staff figures
+  (response rate, satisfaction %, NPS and the 0-10 distributions, the comments) and the answers
+  as CSV (staff token; ?stage=midway for a track's midway survey).
+
+Every answer comes from the evaluation service over RPC (`self.evaluation`).
+"""
+from __future__ import annotations
+
+import logging
+import re
+
+import eventlet
+from werkzeug.wrappers import Response
+
+from kernel.errors import Conflict, DomainError, Gone, NotFound, ValidationFailed
+from services.gateway.core import forms
+from services.gateway.core.auth import require
+from services.gateway.core.errors import api
+from services.gateway.core.openapi import operation
+from services.gateway.core.pages import Page
+from services.gateway.core.security import http
+from services.gateway.evaluations import i18n as evaluation_i18n
+from services.gateway.evaluations.openapi import COMPONENTS, STAGE_PARAMETER
+
+log = logging.getLogger(__name__)
+
+SCORE_FIELDS = ("satisfaction", "recommend")
+TEXT_FIELDS = ("most_useful", "could_be_better", "comment")
+FIELDS = SCORE_FIELDS + TEXT_FIELDS
+SCORES = tuple(range(0, 11))
+TEXT_MAX_LENGTH = 2000
+TITLE_TIMEOUT_SECONDS = 3  # the page goes on without the title rather than keep a participant waiting
+FIELD_LABELS = {
+    "satisfaction": "ev_label_satisfaction", "recommend": "ev_label_recommend",
+    "most_useful": "ev_q_most_useful", "could_be_better": "ev_q_could_be_better", "comment": "ev_q_comment",
+}
+
+
+class SurveyErrors(forms.FormErrors):
+    FIELD_ORDER = FIELDS
+
+
+def form_values(form) -> dict:
+    def text(name):
+        value = form.get(name)
+        return value.strip() if isinstance(value, str) else ""
+
+    return {name: text(name) for name in FIELDS}
+
+
+def check_form(values: dict, t) -> SurveyErrors:
+    """Missing or impossible scores and overlong texts, in the visitor's language; the evaluation
+    service stays the authority."""
+    errors = SurveyErrors()
+    for name in SCORE_FIELDS:
+        if not values[name]:
+            errors.add(name, t(f"ev_err_{name}_required"))
+        elif not re.fullmatch(r"[0-9]{1,2}", values[name]) or int(values[name]) not in SCORES:
+            errors.add(name, t("ev_err_score_invalid"))
+    for name in TEXT_FIELDS:
+        if len(values[name]) > TEXT_MAX_LENGTH:
+            errors.add(name, t("ev_err_text_too_long", max=TEXT_MAX_LENGTH))
+    return errors
+
+
+def to_answers(values: dict) -> dict:
+    answers = {name: int(values[name]) for name in SCORE_FIELDS}
+    answers.update({name: values[name] or None for name in TEXT_FIELDS})
+    return answers
+
+
+def errors_from_details(details, t) -> tuple[SurveyErrors, list[str]]:
+    errors, general = SurveyErrors(), []
+    for field, messages in forms.flatten_details(details).items():
+        if field in SCORE_FIELDS:
+            errors.add(field, t("ev_err_score_invalid"))
+        elif field in TEXT_FIELDS:
+            for message in messages:
+                errors.add(field, f"{t('err_field_invalid')} ({message})")
+        else:
+            general.extend(messages)
+    return errors, general
+
+
+def _private(response: Response) -> Response:
+    """The survey's URL is a personal secret: not cached, not indexed (Referrer-Policy is set by Page)."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def _filename(activity_id: str) -> str:
+    return "evaluations-" + (re.sub(r"[^A-Za-z0-9_-]", "", activity_id)[:64] or "activity") + ".csv"
+
+
+class EvaluationRoutes:
+    """The survey page and the staff's figures; the service class provides `evaluation`,
+    `registration` and `config`."""
+
+    openapi_components = COMPONENTS
+
+    # ------------------------------------------------------------ public survey
+
+    def _survey_title(self, activity_id: str) -> str:
+        """The activity's title for the heading; the survey still works without it."""
+        try:
+            with eventlet.Timeout(TITLE_TIMEOUT_SECONDS):
+                return str(self.registration.get_activity(activity_id).get("title") or "")
+        except (Exception, eventlet.Timeout):  # noqa: BLE001 - the title is a nicety
+            log.warning("no title for activity %s on the survey page", activity_id)
+            return ""
+
+    @staticmethod
+    def _link_problem(page: Page, exc: Exception) -> Response:
+        if isinstance(exc, NotFound):
+            return page.message("ev_invalid_title", [page.t("ev_invalid_text")], 404)
+        if isinstance(exc, Gone):
+            return page.message("ev_closed_title", [page.t("ev_closed_text")], 410)
+        if isinstance(exc, Conflict):
+            return page.message("ev_answered_title", [page.t("ev_answered_text")], 409)
+        if isinstance(exc, DomainError) and exc.http_status < 500:
+            return page.error(exc.http_status)
+        log.error("survey page: evaluation service failed (%s)", type(exc).__name__)
+        return page.error(503, "ev_unavailable_text")
+
+    @http("GET,POST", "/evaluations/<token>", rate_limit="public")
+    def page_evaluation(self, request, token):
+        page = Page(request)
+        page.t = t = evaluation_i18n.translator(page.lang)
+        try:
+            survey = self.evaluation.get_survey(token)
+        except Exception as exc:  # noqa: BLE001 - every failure gets its page
+            return _private(self._link_problem(page, exc))
+        title = self._survey_title(survey["activity_id"])
+        midway = survey.get("stage") == "midway"
+        if title:
+            heading = t("ev_title_midway" if midway else "ev_title", title=title)
+        else:
+            heading = t("ev_title_midway_generic" if midway else "ev_title_generic")
+        context = dict(heading=heading, token=token, scores=SCORES, score_fields=SCORE_FIELDS,
+                       field_labels=FIELD_LABELS, text_max=TEXT_MAX_LENGTH, errors=None, general_errors=[])
+        if request.method != "POST":  # GET and HEAD only show
+            return _private(page.render("evaluations/survey.html", v=form_values({}), **context))
+        values = form_values(request.form)
+        errors = check_form(values, t)
+        if errors:
+            return _private(page.render("evaluations/survey.html", status=400, v=values,
+                                        **{**context, "errors": errors}))
+        try:
+            self.evaluation.submit(token, to_answers(values))
+        except ValidationFailed as exc:
+            errors, general = errors_from_details(exc.details, t)
+            if not errors and not general:
+                general = [t("err_field_invalid")]
+            return _private(page.render("evaluations/survey.html", status=400, v=values,
+                                        **{**context, "errors": errors, "general_errors": general}))
+        except Exception as exc:  # noqa: BLE001
+            return _private(self._link_problem(page, exc))
+        return _private(page.message("ev_thanks_title", [t("ev_thanks_text")], 201))
+
+    # ------------------------------------------------------------ staff
+
+    @operation("listEvaluationReports",
+               "Activities with surveys, latest first: response rate, satisfaction % and NPS",
+               response="EvaluationActivitySummary", many=True, errors=(400,), query=(STAGE_PARAMETER,))
+    @http("GET", "/api/staff/evaluations/activities")
+    @api
+    @require("staff")
+    def staff_list_evaluation_reports(self, request):
+        return self.evaluation.list_activity_reports(request.args.get("stage") or None)
+
+    @operation("getEvaluationReport", "One activity's surveys: response rate, satisfaction %, NPS with the "
+               "0-10 distributions of both questions, and the comments (no names)",
+               response="EvaluationActivityReport", errors=(400, 404), query=(STAGE_PARAMETER,))
+    @http("GET", "/api/staff/evaluations/activities/<activity_id>")
+    @api
+    @require("staff")
+    def staff_evaluation_report(self, request, activity_id):
+        return self.evaluation.activity_report(activity_id, request.args.get("stage") or None)
+
+    @operation("exportEvaluations", "One activity's answers as CSV (one row per answer; no names)", csv=True,
+               errors=(400, 404), query=(STAGE_PARAMETER,))
+    @http("GET", "/api/staff/evaluations/activities/<activity_id>/export.csv")
+    @api
+    @require("staff")
+    def staff_export_evaluations(self, request, activity_id):
+        text = self.evaluation.export_csv(activity_id, request.args.get("stage") or None)
+        return Response(
+            text, status=200, content_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{_filename(activity_id)}"',
+                     "Cache-Control": "no-store"},
+        )

@@ -1,0 +1,1 @@
+"""Running the platform: /health, /metrics and Alertmanager's webhook (see routes)."""

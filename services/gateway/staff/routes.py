@@ -1,0 +1,255 @@
+"""The staff's own routes: signing in, the pages for staff that are not a feature's own, and
+the JSON API of the registration desk.
+
+- GET/POST /staff/login, POST /staff/logout: a small form that keeps the token (of any role) in
+  an HttpOnly, SameSite=Strict cookie, so a browser can open the staff pages;
+- GET /staff/mail and /staff/mail/<id>: mail the platform captured instead of sending
+  (NOTIFICATIONS.MAIL_CAPTURE, the embedded default); an ops token: the mails hold participants'
+  personal cancel and survey links;
+- GET /api/staff/notifications: the message log (JSON; staff token);
+- /api/staff/organisations, /api/staff/activities, /api/staff/registrations: the organisations
+  directory, activities and their registrations (staff token; the registration service).
+
+Staff pages accept the token as `Authorization: Bearer` or as that cookie (services.gateway.core.auth);
+without one they answer 401 with the sign-in form, with a token of another role 403
+(`auth_refused_page`, which services.gateway.core.auth.refusal calls).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from werkzeug.wrappers import Response
+
+from kernel.config import CENTRE_TIMEZONE
+from kernel.errors import ValidationFailed
+from services.gateway.core.auth import STAFF_COOKIE, require, token_roles
+from services.gateway.core.csrf import csrf_token
+from services.gateway.core.errors import api
+from services.gateway.core.http import read_json_object
+from services.gateway.core.openapi import operation
+from services.gateway.core.pages import environment
+from services.gateway.core.security import http
+from services.gateway.staff.openapi import COMPONENTS
+
+COOKIE_PATH = "/"
+COOKIE_MAX_AGE = 12 * 3600
+# The captured mail's HTML is shown in a sandboxed srcdoc iframe, which inherits the page's policy:
+# the mails style with style attributes, so this page (ops only, no script anywhere) allows them.
+MAIL_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-src 'self'; "
+               "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+
+
+def _html(template: str, status: int = 200, request=None, **context) -> Response:
+    """A staff page (English, staff/templates; its own frame staff/base.html)."""
+    context.setdefault("csrf_token", csrf_token(request) if request is not None else "")
+    response = Response(environment.get_template(f"staff/{template}").render(**context), status=status,
+                        content_type="text/html; charset=utf-8")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def _safe_next(value: str | None) -> str | None:
+    return value if value and value.startswith("/staff/") and not value.startswith("//") else None
+
+
+def _landing(roles) -> str:
+    """Where a sign-in without `next` goes: the captured mail for ops, the annual report for staff."""
+    if "ops" in roles:
+        return "/staff/mail"
+    return f"/staff/reports/annual/{datetime.now(CENTRE_TIMEZONE).year}"
+
+
+def _https(config, request) -> bool:
+    """Cookies get the Secure flag when the public address is https (or the request came over it)."""
+    return str(config.get("PUBLIC_BASE_URL") or "").lower().startswith("https://") or request.scheme == "https"
+
+
+def _required_value(body: dict, name: str, kind, message: str):
+    value = body.get(name)
+    if not isinstance(value, kind) or isinstance(value, bool) or (isinstance(value, str) and not value.strip()):
+        raise ValidationFailed(f"Invalid {name}.", {name: [message]})
+    return value
+
+
+class StaffRoutes:
+    """Signing in, the captured mail, the message log and the registration desk's JSON; the service
+    class provides `config`, `registration` and `notifications`."""
+
+    openapi_components = COMPONENTS
+
+    # ------------------------------------------------------------ signing in, staff pages
+
+    @http("GET,POST", "/staff/login", rate_limit="login")
+    def staff_login(self, request):
+        next_url = _safe_next(request.values.get("next"))
+        if request.method != "POST":
+            return _html("login.html", request=request, title="Staff sign-in", next=next_url or "", error=None)
+        token = (request.form.get("token") or "").strip()
+        roles = token_roles(token, self.config)
+        if not roles:
+            return _html("login.html", status=401, request=request, title="Staff sign-in", next=next_url or "",
+                         error="That token is not valid.")
+        response = Response(status=303, headers={"Location": next_url or _landing(roles)})
+        response.set_cookie(STAFF_COOKIE, token, httponly=True, samesite="Strict", path=COOKIE_PATH,
+                            secure=_https(self.config, request), max_age=COOKIE_MAX_AGE)
+        return response
+
+    @http("POST", "/staff/logout")
+    def staff_logout(self, request):
+        response = Response(status=303, headers={"Location": "/staff/login"})
+        response.delete_cookie(STAFF_COOKIE, path=COOKIE_PATH, httponly=True, samesite="Strict",
+                               secure=_https(self.config, request))
+        return response
+
+    @http("GET", "/staff/mail")
+    @require("ops")
+    def staff_mail(self, request):
+        return _html("mail_list.html", request=request, title="Captured mail",
+                     mails=self.notifications.list_captured_mail())
+
+    @http("GET", "/staff/mail/<int:mail_id>")
+    @require("ops")
+    def staff_mail_one(self, request, mail_id):
+        mail = self.notifications.get_captured_mail(mail_id)
+        if mail is None:
+            return _html("base.html", status=404, request=request, title="No such mail")
+        response = _html("mail.html", request=request, title=mail["subject"], mail=mail)
+        response.headers["Content-Security-Policy"] = MAIL_POLICY
+        return response
+
+    def auth_refused_page(self, request, status: int, roles, held) -> Response:
+        """What a staff page answers without a valid token (401: the sign-in form, coming back
+        here) or with a token of another role (403); services.gateway.core.auth.refusal calls it."""
+        if status == 401:
+            error = "That token is not valid." if (request.headers.get("Authorization")
+                                                   or request.cookies.get(STAFF_COOKIE)) else None
+            response = _html("login.html", status=401, request=request, title="Staff sign-in",
+                             next=_safe_next(request.full_path.rstrip("?")) or "", error=error)
+            response.headers["WWW-Authenticate"] = 'Bearer realm="staff"'
+            return response
+        text = (f"You are signed in with a token for {', '.join(sorted(held))}; this page needs "
+                f"{' or '.join(roles)}. Sign out and sign in with such a token.")
+        return _html("refused.html", status=403, request=request, title="Not for this token", text=text)
+
+    # ------------------------------------------------------------ the message log
+
+    @operation("listNotifications", "The message log, newest first: what was sent to whom (person id), why "
+               "(cause event) and how it went; purged for erased persons. ?limit= (max 1000), ?person_id=",
+               response="NotificationLogEntry", many=True)
+    @http("GET", "/api/staff/notifications")
+    @api
+    @require("staff")
+    def staff_list_notifications(self, request):
+        try:
+            limit = int(request.args.get("limit") or 200)
+        except ValueError:
+            limit = 200
+        return self.notifications.list_notifications(limit=limit, person_id=request.args.get("person_id") or None)
+
+    # ------------------------------------------------------------ activities, organisations, registrations
+
+    @operation("listOrganisations", "The organisations directory", response="Organisation", many=True)
+    @http("GET", "/api/staff/organisations")
+    @api
+    @require("staff")
+    def staff_list_organisations(self, request):
+        return self.registration.list_organisations()
+
+    @operation("createOrganisation", "Register an organisation", request="OrganisationInput",
+               response="Organisation", status=201, errors=(400, 409))
+    @http("POST", "/api/staff/organisations")
+    @api
+    @require("staff")
+    def staff_create_organisation(self, request):
+        return 201, self.registration.create_organisation(read_json_object(request))
+
+    @operation("getOrganisation", "One organisation", response="Organisation", errors=(404,))
+    @http("GET", "/api/staff/organisations/<organisation_id>")
+    @api
+    @require("staff")
+    def staff_get_organisation(self, request, organisation_id):
+        return self.registration.get_organisation(organisation_id)
+
+    @operation("updateOrganisation", "Change an organisation", request="OrganisationUpdate",
+               response="Organisation", errors=(400, 404, 409))
+    @http("PATCH", "/api/staff/organisations/<organisation_id>")
+    @api
+    @require("staff")
+    def staff_update_organisation(self, request, organisation_id):
+        return self.registration.update_organisation(organisation_id, read_json_object(request))
+
+    @operation("listActivities", "All activities", response="Activity", many=True)
+    @http("GET", "/api/staff/activities")
+    @api
+    @require("staff")
+    def staff_list_activities(self, request):
+        return self.registration.list_activities()
+
+    @operation("createActivity", "Schedule an activity", request="ActivityInput", response="Activity",
+               status=201, errors=(400, 409))
+    @http("POST", "/api/staff/activities")
+    @api
+    @require("staff")
+    def staff_create_activity(self, request):
+        return 201, self.registration.create_activity(read_json_object(request))
+
+    @operation("getActivity", "One activity", response="Activity", errors=(404,))
+    @http("GET", "/api/staff/activities/<activity_id>")
+    @api
+    @require("staff")
+    def staff_get_activity(self, request, activity_id):
+        return self.registration.get_activity(activity_id)
+
+    @operation("updateActivity", "Change an activity", request="ActivityUpdate", response="Activity",
+               errors=(400, 404, 409))
+    @http("PATCH", "/api/staff/activities/<activity_id>")
+    @api
+    @require("staff")
+    def staff_update_activity(self, request, activity_id):
+        return self.registration.update_activity(activity_id, read_json_object(request))
+
+    @operation("cancelActivity", "Cancel (afgelast) an activity", request="CancelActivity",
+               response="Activity", errors=(400, 404, 409))
+    @http("POST", "/api/staff/activities/<activity_id>/cancel")
+    @api
+    @require("staff")
+    def staff_cancel_activity(self, request, activity_id):
+        body = read_json_object(request)
+        reason = _required_value(body, "reason", str, "Give the reason for cancelling (a non-empty text).")
+        return self.registration.cancel_activity(activity_id, reason.strip())
+
+    @operation("completeActivity", "Mark an activity completed", response="Activity", errors=(404, 409))
+    @http("POST", "/api/staff/activities/<activity_id>/complete")
+    @api
+    @require("staff")
+    def staff_complete_activity(self, request, activity_id):
+        read_json_object(request, required=False)  # a body, if any, must still be a JSON object
+        return self.registration.complete_activity(activity_id)
+
+    @operation("listRegistrations", "Registrations of an activity (confirmed, waitlisted in order, cancelled)",
+               response="StaffRegistration", many=True, errors=(404,))
+    @http("GET", "/api/staff/activities/<activity_id>/registrations")
+    @api
+    @require("staff")
+    def staff_list_registrations(self, request, activity_id):
+        return self.registration.list_registrations(activity_id)
+
+    @operation("cancelRegistration", "Cancel a registration (staff); the first on the waitlist is promoted",
+               response="StaffRegistration", errors=(404, 409))
+    @http("POST", "/api/staff/registrations/<registration_id>/cancel")
+    @api
+    @require("staff")
+    def staff_cancel_registration(self, request, registration_id):
+        read_json_object(request, required=False)
+        return self.registration.cancel_registration(registration_id)
+
+    @operation("recordAttendance", "Record the days a participant attended", request="Attendance",
+               response="StaffRegistration", errors=(400, 404, 409))
+    @http("PUT", "/api/staff/registrations/<registration_id>/attendance")
+    @api
+    @require("staff")
+    def staff_record_attendance(self, request, registration_id):
+        body = read_json_object(request)
+        days = _required_value(body, "days_attended", int, "Give the number of days attended (a whole number).")
+        return self.registration.record_attendance(registration_id, days)
