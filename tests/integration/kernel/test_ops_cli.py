@@ -17,7 +17,7 @@ from tests.integration.kernel.fixture_services import Producer, RepairableCounte
 
 def ops(config_path, *args):
     done = subprocess.run(
-        [sys.executable, "-m", "kernel.ops", "--config", str(config_path), *args],
+        [sys.executable, "-m", "ops", "--config", str(config_path), *args],
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )
     return done.returncode, done.stdout, done.stderr

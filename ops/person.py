@@ -1,5 +1,5 @@
-"""`python -m kernel.ops person ...`: export or erase everything the platform holds about one person
-(GDPR, issues #7 and #8; docs/PRIVACY.md).
+"""`python -m ops person ...`: export or erase everything the platform holds about one person
+(GDPR; docs/PRIVACY.md).
 
     person export --email ADDRESS [--output FILE]
         one JSON document with a section per service (registration, requests, evaluation,
@@ -231,7 +231,7 @@ def erase(services: Services, address: str, yes: bool, wait_seconds: float) -> i
         if pending and time.monotonic() > deadline:
             print(f"\nthe erasure is committed, but not yet processed within {wait_seconds:g} s by: "
                   + ", ".join(sorted(f"{service} ({kind} {ref})" for service, kind, ref in pending))
-                  + "; they will once they run again (`python -m kernel.ops status` shows their queues)", file=sys.stderr)
+                  + "; they will once they run again (`python -m ops status` shows their queues)", file=sys.stderr)
             return 2
         if pending:
             time.sleep(POLL_SECONDS)
