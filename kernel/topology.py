@@ -2,11 +2,11 @@
 
 A consumer queue must exist before the first event it should see; so each
 service, when it starts, declares the queues of *every* consumer in the
-platform (found on the service classes), not only its own.
+platform (as the event contract lists them, `kernel.contract.CONSUMERS`), not
+only its own.
 """
 from __future__ import annotations
 
-import importlib
 import inspect
 import threading
 import time
@@ -17,6 +17,7 @@ from kombu import Connection, Exchange, Queue, binding
 from nameko.extensions import SharedExtension
 
 from kernel.config import SERVICES, queue_type, retry_delays_ms
+from kernel.contract import CONSUMERS
 from kernel.outbox import event_exchange
 
 RETRY_EXCHANGE = Exchange("platform.retry", type="direct", durable=True)
@@ -82,51 +83,50 @@ def delay_queue(delay_ms: int) -> Queue:
     )
 
 
-def consumers_of(service_cls) -> list[ConsumerSpec]:
-    """The consumer queues of a service class: every entrypoint that has event `bindings`."""
+def platform_consumers() -> list[ConsumerSpec]:
+    """The platform's consumer queues, as the event contract lists them."""
+    return [
+        ConsumerSpec(service, method_name, bindings)
+        for service, handlers in CONSUMERS.items()
+        for method_name, bindings in handlers.items()
+    ]
+
+
+def consumers_of(*service_classes) -> list[ConsumerSpec]:
+    """The consumer queues of service classes: every entrypoint that has event `bindings`."""
     specs = []
-    for method_name, method in inspect.getmembers(service_cls, inspect.isfunction):
-        for entrypoint in getattr(method, "nameko_entrypoints", ()):
-            bindings = getattr(entrypoint, "event_bindings", None)
-            if bindings:
-                specs.append(ConsumerSpec(service_cls.name, method_name, tuple(bindings)))
+    for service_cls in service_classes:
+        for method_name, method in inspect.getmembers(service_cls, inspect.isfunction):
+            for entrypoint in getattr(method, "nameko_entrypoints", ()):
+                bindings = getattr(entrypoint, "event_bindings", None)
+                if bindings:
+                    specs.append(ConsumerSpec(service_cls.name, method_name, tuple(bindings)))
     return specs
 
 
-def platform_service_classes() -> list[type]:
-    classes = []
-    for service in SERVICES:
-        module = importlib.import_module(f"services.{service}.service")
-        classes.extend(
-            obj
-            for obj in vars(module).values()
-            if inspect.isclass(obj) and getattr(obj, "name", None) == service
-        )
-    return classes
+def _consumers(service_classes) -> set[ConsumerSpec]:
+    """The platform's consumers and those of `service_classes`, which may be services the contract
+    does not list (a benchmark's, a test's)."""
+    return {*platform_consumers(), *consumers_of(*service_classes)}
 
 
 def consumed_event_types(producer: str, own_service_cls=None) -> set[str]:
     """Event types of `producer` that some consumer of the platform (or of `own_service_cls`) is bound to."""
-    classes = platform_service_classes()
-    if own_service_cls is not None and own_service_cls not in classes:
-        classes.append(own_service_cls)
+    own = [own_service_cls] if own_service_cls is not None else []
     return {
         event_type
-        for cls in classes
-        for spec in consumers_of(cls)
+        for spec in _consumers(own)
         for source, event_type in spec.bindings
         if source == producer
     }
 
 
-def entities(config: dict, service_classes=None) -> list:
-    """All exchanges and queues for the given services (default: the whole platform)."""
-    if service_classes is None:
-        service_classes = platform_service_classes()
+def entities(config: dict, service_classes=()) -> list:
+    """All exchanges and queues of the platform, plus the consumer queues of `service_classes`."""
     declared: list = [RETRY_EXCHANGE, DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE]
     declared += [event_exchange(service) for service in SERVICES]
     declared += [delay_queue(delay) for delay in retry_delays_ms(config)]
-    specs = {spec for cls in service_classes for spec in consumers_of(cls)}
+    specs = _consumers(service_classes)
     declared += [consumer_queue(spec, config) for spec in sorted(specs, key=lambda s: s.queue_name)]
     return declared
 
@@ -140,8 +140,9 @@ DECLARE_RETRY_SECONDS = 0.2
 _declare_lock = threading.Lock()
 
 
-def declare(config: dict, service_classes=None) -> int:
-    """Declare the platform's topology on the broker; idempotent. Returns the number of entities."""
+def declare(config: dict, service_classes=()) -> int:
+    """Declare the platform's topology (plus the consumers of `service_classes`) on the broker;
+    idempotent. Returns the number of entities."""
     declared = entities(config, service_classes)
     with _declare_lock, Connection(config["AMQP_URI"]) as connection:
         channel = connection.channel()
@@ -164,10 +165,7 @@ class PlatformTopology(SharedExtension):
     """Declares the platform's topology (plus this container's own consumers) when a service starts."""
 
     def setup(self):
-        classes = platform_service_classes()
-        if self.container.service_cls not in classes:
-            classes.append(self.container.service_cls)
-        declare(self.container.config, classes)
+        declare(self.container.config, [self.container.service_cls])
 
 
 def main() -> None:
