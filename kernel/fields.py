@@ -51,13 +51,17 @@ def required_text(max_length: int, **kwargs) -> Trimmed:
 
 def optional_text(max_length: int, **kwargs) -> NullableTrimmed:
     """Nullable text; "" becomes None."""
-    return NullableTrimmed(allow_none=True, load_default=None, validate=validate.Length(max=max_length), **kwargs)
+    return NullableTrimmed(
+        allow_none=True, load_default=None, validate=validate.Length(max=max_length), **kwargs
+    )
 
 
 def goal_code(**kwargs) -> NullableTrimmed:
     """A goal of the centre's plan, such as SD1.OD4, or none."""
     return NullableTrimmed(
         allow_none=True,
-        validate=[validate.Length(max=40), validate.Regexp(GOAL_PATTERN, error="Use a goal code such as SD1.OD4.")],
+        validate=[
+            validate.Length(max=40), validate.Regexp(GOAL_PATTERN, error="Use a goal code such as SD1.OD4.")
+        ],
         **kwargs,
     )

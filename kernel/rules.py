@@ -1,6 +1,6 @@
 """Rules shared by the services' domains, in plain Python (no framework here): the languages the
 platform speaks, how an organisation's target group follows from its profile, the profile events
-carry, and the rule violations a domain raises.
+carry, what an erased person's name becomes, and the rule violations a domain raises.
 
 The service layer turns the violations into the kernel's RPC errors with
 `kernel.inputs.domain_errors()`: InvalidInput -> 400, StateConflict -> 409,
@@ -14,6 +14,7 @@ from kernel.contract import ORG_TYPES, ORG_TYPES_RECOGNISED
 
 LANGUAGES = ("nl", "en", "fr")  # of an activity, and of what participants and requesters are written
 TARGET_GROUP_POLICIES = ("recognised", "org_type")
+ERASED_NAME = "erased"  # the name an erased participant or requester keeps
 
 
 class RuleViolation(Exception):
@@ -53,7 +54,7 @@ class TargetGroupPolicy:
 
     @classmethod
     def from_config(cls, config: dict) -> TargetGroupPolicy:
-        """REGISTRATION.TARGET_GROUP_POLICY and PRIMARY_ORG_TYPES of config.yml (requests follows them too)."""
+        """REGISTRATION.TARGET_GROUP_POLICY and PRIMARY_ORG_TYPES of config.yml (for requests too)."""
         settings = config.get("REGISTRATION") or {}
         kwargs = {}
         if settings.get("PRIMARY_ORG_TYPES"):

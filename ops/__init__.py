@@ -42,7 +42,8 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
     status_cmd = commands.add_parser("status", help="queues and outbox backlog")
     status_cmd.add_argument("--json", action="store_true")
-    dead_letters = commands.add_parser("dlq", help="the dead-letter queue").add_subparsers(dest="action", required=True)
+    dead_letters = commands.add_parser("dlq", help="the dead-letter queue").add_subparsers(
+        dest="action", required=True)
     listing = dead_letters.add_parser("list", help="show dead letters (they stay in the queue)")
     listing.add_argument("--limit", type=int, default=50)
     dead_letters.add_parser("show", help="one dead letter in full").add_argument("event_id")
@@ -54,9 +55,12 @@ def parser() -> argparse.ArgumentParser:
             action.add_argument("--yes", action="store_true")
     # the options of reporting's tools and of the person commands live with them
     rebuild.add_arguments(commands.add_parser(
-        "rebuild-reporting", help="rebuild reporting's aggregates from the producers' event logs and compare"))
-    prior.add_arguments(commands.add_parser("reporting", help="reporting's prior years: import, and export a year"))
-    person.add_arguments(commands.add_parser("person", help="export or erase everything held about one person"))
+        "rebuild-reporting",
+        help="rebuild reporting's aggregates from the producers' event logs and compare"))
+    prior.add_arguments(commands.add_parser(
+        "reporting", help="reporting's prior years: import, and export a year"))
+    person.add_arguments(commands.add_parser(
+        "person", help="export or erase everything held about one person"))
     return root
 
 

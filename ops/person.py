@@ -30,7 +30,6 @@ import kernel.errors  # the RPC errors services raise arrive as these classes
 DEFAULT_RPC_TIMEOUT = 30.0
 DEFAULT_WAIT_SECONDS = 60.0
 POLL_SECONDS = 0.25
-SERVICES = ("registration", "requests", "evaluation", "notifications")
 
 
 class Unavailable(Exception):

@@ -1,5 +1,6 @@
 """What clients of the registration service may import: the schemas of its RPC inputs and outputs
-(the gateway describes its JSON API with them)."""
+(the gateway describes its JSON API with them), and the choices a registration form offers."""
+from services.registration.domain import NEEDS_FLAGS, NEEDS_TEXTS, ORGANISATION_KINDS
 from services.registration.schemas import (
     ActivityInputSchema,
     ActivityUpdateSchema,
@@ -17,7 +18,9 @@ from services.registration.schemas import (
 )
 
 __all__ = [
-    "ActivityInputSchema", "ActivityUpdateSchema", "ActivityViewSchema", "AttendanceSchema", "CancelActivitySchema",
-    "OrganisationInputSchema", "OrganisationUpdateSchema", "OrganisationViewSchema", "PublicActivitySchema",
-    "PublicRegistrationSchema", "RegistrationRequestSchema", "RegistrationResultSchema", "StaffRegistrationSchema",
+    "NEEDS_FLAGS", "NEEDS_TEXTS", "ORGANISATION_KINDS",
+    "ActivityInputSchema", "ActivityUpdateSchema", "ActivityViewSchema", "AttendanceSchema",
+    "CancelActivitySchema", "OrganisationInputSchema", "OrganisationUpdateSchema", "OrganisationViewSchema",
+    "PublicActivitySchema", "PublicRegistrationSchema", "RegistrationRequestSchema",
+    "RegistrationResultSchema", "StaffRegistrationSchema",
 ]

@@ -20,7 +20,15 @@ from datetime import datetime
 from decimal import Decimal
 
 from kernel.contract import CANCELLED_BY, FORMATS, ORG_TYPES, ROLES
-from kernel.rules import LANGUAGES, AccessDenied, InvalidInput, OrgProfile, StateConflict, TargetGroupPolicy
+from kernel.rules import (
+    ERASED_NAME,
+    LANGUAGES,
+    AccessDenied,
+    InvalidInput,
+    OrgProfile,
+    StateConflict,
+    TargetGroupPolicy,
+)
 
 KINDS = (
     "vorming", "workshop", "studiedag", "studievoormiddag", "leertraject", "vormingstraject", "collegagroep",
@@ -547,9 +555,8 @@ def normalise_needs(needs: dict | None) -> dict:
     return result
 
 
-# --- privacy: export and erasure (GDPR, issue #7) ----------------------------------------------------------
+# --- privacy: export and erasure (GDPR) -------------------------------------------------------------------
 
-ERASED_NAME = "erased"
 ERASED_IDENTITY_PREFIX = "erased:"
 
 

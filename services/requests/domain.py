@@ -22,7 +22,7 @@ from kernel.config import (
     answer_within_working_days,  # noqa: F401
 )
 from kernel.contract import DECLINE_REASONS, ORG_TYPES
-from kernel.rules import LANGUAGES, InvalidInput, OrgProfile, StateConflict, TargetGroupPolicy
+from kernel.rules import ERASED_NAME, LANGUAGES, InvalidInput, OrgProfile, StateConflict, TargetGroupPolicy
 
 __all__ = [
     "InvalidInput", "StateConflict", "Request", "StaffMember", "Note", "Delivery", "answer_due_at",
@@ -356,7 +356,7 @@ class Request:
         """The request.overdue event data (raised once, when newly flagged): nothing about the requester."""
         return {"request_id": self.request_id, "received_at": self.received_at, "answer_due_at": self.answer_due_at}
 
-    # -- privacy (GDPR, issue #8)
+    # -- privacy (GDPR)
 
     @property
     def requester_erased(self) -> bool:
@@ -409,9 +409,8 @@ class Request:
         }
 
 
-# --- privacy: erasing a requester (GDPR, issue #8) ---------------------------------------------------------
+# --- privacy: erasing a requester (GDPR) ------------------------------------------------------------------
 
-ERASED_NAME = "erased"
 REDACTED = "[erased]"
 
 

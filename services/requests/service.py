@@ -302,7 +302,7 @@ class RequestsService(health.HealthRpc):
                 "name": request.contact_name, "email": request.contact_email, "language": request.language,
             })
 
-    # --- privacy: a requester's export and erasure (GDPR, issue #8; docs/PRIVACY.md) ----------------------
+    # --- privacy: a requester's export and erasure (GDPR; docs/PRIVACY.md) ----------------------------------
 
     @staticmethod
     def _requests_of(session, email, lock: bool = False) -> list[Request]:

@@ -124,7 +124,9 @@ def test_the_rule_catches_imports_against_the_arrows(tmp_path):
         "kernel/db.py": "from ops import status\n",
         "services/requests/domain.py": "from services.registration.domain import OrgProfile\n",
         "services/notifications/service.py": "from ..requests import domain\n",
-        "services/gateway/routes.py": "from services.reporting.report import MAX_YEARS\nfrom services.reporting import api\n",
+        "services/gateway/routes.py": (
+            "from services.reporting.report import MAX_YEARS\nfrom services.reporting import api\n"
+        ),
         "services/reporting/rebuild.py": "from services.reporting import store\nfrom kernel import db\n",
         "ops/__init__.py": "from services.reporting import rebuild\n",
     }
@@ -137,6 +139,8 @@ def test_the_rule_catches_imports_against_the_arrows(tmp_path):
         "kernel/db.py:1: kernel.db imports ops.status",
         "kernel/topology.py:2: kernel.topology imports services.",
         "services/gateway/routes.py:1: services.gateway.routes imports services.reporting.report.MAX_YEARS",
-        "services/notifications/service.py:1: services.notifications.service imports services.requests.domain",
-        "services/requests/domain.py:1: services.requests.domain imports services.registration.domain.OrgProfile",
+        "services/notifications/service.py:1: services.notifications.service imports "
+        "services.requests.domain",
+        "services/requests/domain.py:1: services.requests.domain imports "
+        "services.registration.domain.OrgProfile",
     ]

@@ -21,7 +21,9 @@ SERVICE_PACKAGES = sorted(
 def decorated_handlers(service: str) -> dict[str, tuple[tuple[str, str], ...]]:
     """handler method -> (producer, event type) bindings, read off the decorators of `service`'s class."""
     module = importlib.import_module(f"services.{service}.service")
-    classes = [obj for obj in vars(module).values() if inspect.isclass(obj) and getattr(obj, "name", None) == service]
+    classes = [
+        obj for obj in vars(module).values() if inspect.isclass(obj) and getattr(obj, "name", None) == service
+    ]
     assert len(classes) == 1, f"services.{service}.service: expected one service class named {service!r}"
     return {spec.method_name: spec.bindings for spec in consumers_of(*classes)}
 
