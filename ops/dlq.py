@@ -16,6 +16,7 @@ from nameko.amqp.publish import Publisher
 
 from kernel.consumer import ATTEMPT_HEADER
 from kernel.topology import DEAD_LETTER_QUEUE, RETRY_EXCHANGE
+from ops.progress import show_progress
 
 # headers the dead-lettering added; a replayed message starts afresh without them
 DEAD_LETTER_HEADERS = (
@@ -72,9 +73,8 @@ class DeadLetterQueue:
             message = self.channel.basic_get(DEAD_LETTER_QUEUE.name, no_ack=False)
             if message is None:
                 break
-            letters.append(
-                DeadLetter(message.delivery_tag, message.body, dict(message.properties.get("application_headers") or {}))
-            )
+            headers = dict(message.properties.get("application_headers") or {})
+            letters.append(DeadLetter(message.delivery_tag, message.body, headers))
         return letters
 
     def remove(self, letter: DeadLetter) -> None:
@@ -86,14 +86,6 @@ def _select(letters: list[DeadLetter], event_ids: list[str], everything: bool) -
         return letters
     wanted = set(event_ids)
     return [letter for letter in letters if letter.event_id in wanted]
-
-
-def _progress(done: int, total: int, label: str) -> None:
-    width = 30
-    filled = width * done // max(total, 1)
-    end = "\n" if done == total else ""
-    sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}{end}")
-    sys.stderr.flush()
 
 
 def dlq_list(config, limit: int) -> int:
@@ -115,8 +107,8 @@ def dlq_show(config, event_id: str) -> int:
         print(f"no dead letter with event_id {event_id}", file=sys.stderr)
         return 2
     letter = matches[0]
-    print(json.dumps({"headers": letter.headers, "body": letter.payload or letter.body.decode("utf-8", "replace")},
-                     indent=2, default=str))
+    body = letter.payload or letter.body.decode("utf-8", "replace")
+    print(json.dumps({"headers": letter.headers, "body": body}, indent=2, default=str))
     return 0
 
 
@@ -144,7 +136,7 @@ def dlq_replay(config, event_ids: list[str], everything: bool) -> int:
                 failures += 1
                 continue
             dlq.remove(letter)
-            _progress(done, len(chosen), "replaying")
+            show_progress(done, len(chosen), "replaying")
     print(f"replayed {len(chosen) - failures} of {len(chosen)}")
     return 1 if failures else 0
 
