@@ -104,30 +104,28 @@ def consumers_of(*service_classes) -> list[ConsumerSpec]:
     return specs
 
 
-def _consumers(service_classes) -> set[ConsumerSpec]:
-    """The platform's consumers and those of `service_classes`, which may be services the contract
-    does not list (a benchmark's, a test's)."""
-    return {*platform_consumers(), *consumers_of(*service_classes)}
-
-
 def consumed_event_types(producer: str, own_service_cls=None) -> set[str]:
     """Event types of `producer` that some consumer of the platform (or of `own_service_cls`) is bound to."""
-    own = [own_service_cls] if own_service_cls is not None else []
+    own = consumers_of(own_service_cls) if own_service_cls is not None else []
     return {
         event_type
-        for spec in _consumers(own)
+        for spec in {*platform_consumers(), *own}
         for source, event_type in spec.bindings
         if source == producer
     }
 
 
-def entities(config: dict, service_classes=()) -> list:
-    """All exchanges and queues of the platform, plus the consumer queues of `service_classes`."""
+def entities(config: dict, service_classes=None) -> list:
+    """All exchanges, and the consumer queues of `service_classes` (default: the platform's)."""
+    consumers = platform_consumers() if service_classes is None else consumers_of(*service_classes)
+    return _entities(config, consumers)
+
+
+def _entities(config: dict, consumers) -> list:
     declared: list = [RETRY_EXCHANGE, DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE]
     declared += [event_exchange(service) for service in SERVICES]
     declared += [delay_queue(delay) for delay in retry_delays_ms(config)]
-    specs = _consumers(service_classes)
-    declared += [consumer_queue(spec, config) for spec in sorted(specs, key=lambda s: s.queue_name)]
+    declared += [consumer_queue(spec, config) for spec in sorted(set(consumers), key=lambda s: s.queue_name)]
     return declared
 
 
@@ -140,10 +138,13 @@ DECLARE_RETRY_SECONDS = 0.2
 _declare_lock = threading.Lock()
 
 
-def declare(config: dict, service_classes=()) -> int:
-    """Declare the platform's topology (plus the consumers of `service_classes`) on the broker;
-    idempotent. Returns the number of entities."""
-    declared = entities(config, service_classes)
+def declare(config: dict, service_classes=None) -> int:
+    """Declare the topology of `service_classes` (default: the platform's) on the broker; idempotent.
+    Returns the number of entities."""
+    return _declare(config, entities(config, service_classes))
+
+
+def _declare(config: dict, declared: list) -> int:
     with _declare_lock, Connection(config["AMQP_URI"]) as connection:
         channel = connection.channel()
         for entity in declared:
@@ -162,10 +163,12 @@ def declare(config: dict, service_classes=()) -> int:
 
 
 class PlatformTopology(SharedExtension):
-    """Declares the platform's topology (plus this container's own consumers) when a service starts."""
+    """Declares the platform's topology (plus this container's own consumers, which the contract does
+    not list for a test's or a benchmark's service) when a service starts."""
 
     def setup(self):
-        declare(self.container.config, [self.container.service_cls])
+        own = consumers_of(self.container.service_cls)
+        _declare(self.container.config, _entities(self.container.config, [*platform_consumers(), *own]))
 
 
 def main() -> None:
