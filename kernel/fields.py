@@ -65,3 +65,11 @@ def goal_code(**kwargs) -> NullableTrimmed:
         ],
         **kwargs,
     )
+
+
+def percentage(**options) -> fields.Float:
+    """A percentage with one decimal; null when nothing was measured (DESIGN.md's rule for every KPI
+    percentage)."""
+    return fields.Float(
+        allow_none=True, metadata={"description": "Percentage, one decimal; null when nothing was measured."},
+        **options)
