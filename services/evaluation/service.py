@@ -1,6 +1,6 @@
 """Evaluation service: satisfaction surveys after an activity (issue #4).
 
-Thin nameko layer around services/evaluation/domain.py:
+Thin nameko layer around services/evaluation/domain.py (the rules) and repository.py (the SQL):
 
 - event handlers keep registration's facts (activity kind and dates, completion, cancellation,
   attendance, erased persons) in this service's own tables, idempotently (`uow.claim`) and in

@@ -1,8 +1,9 @@
 """Registration service: nameko RPC entrypoints, kept thin.
 
 Each entrypoint loads its input with a schema (ValidationFailed with field
-messages on error), opens one unit of work, lets the domain decide, emits the
-events into the outbox in the same transaction and returns JSON-able dicts.
+messages on error), opens one unit of work, loads and saves through
+repository.py, lets the domain decide, emits the events into the outbox in
+the same transaction and returns JSON-able dicts.
 A rule violation raises before the commit, so nothing is half-written.
 """
 from __future__ import annotations
