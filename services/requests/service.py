@@ -17,20 +17,17 @@ from datetime import date, datetime
 from nameko.dependency_providers import Config
 from nameko.rpc import rpc
 from nameko.timer import timer
-from sqlalchemy import func, or_, select
 
 from kernel import health
 from kernel.config import answer_within_working_days
 from kernel.dependencies import Database
 from kernel.errors import NotFound, ValidationFailed
-from kernel.inputs import domain_errors, existing_id, load
+from kernel.inputs import domain_errors, load
 from kernel.rpc import RpcProxy
 from kernel.rules import OrgProfile, TargetGroupPolicy
 from kernel.tables import utcnow
-from services.requests import domain, schemas
+from services.requests import domain, repository, schemas
 from services.requests.domain import Request, StaffMember
-from services.requests.models import requests as requests_table
-from services.requests.models import staff_members
 
 log = logging.getLogger(__name__)
 
@@ -119,36 +116,6 @@ class RequestsService(health.HealthRpc):
 
     # --- helpers -------------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _request(session, request_id, lock: bool = False) -> Request:
-        statement = select(Request).where(requests_table.c.request_id == existing_id(request_id, "request"))
-        if lock:
-            statement = statement.with_for_update()
-        found = session.execute(statement).scalars().first()
-        if found is None:
-            raise NotFound("request not found")
-        return found
-
-    @staticmethod
-    def _staff(session, staff_id, field: str | None = None) -> StaffMember:
-        """A staff member; unknown: NotFound, or a field error on `field` when it names an input."""
-        member = session.get(StaffMember, staff_id) if isinstance(staff_id, str) and len(staff_id) <= 64 else None
-        if member is None or (field is not None and not member.active):
-            if field is not None:
-                raise ValidationFailed("unknown staff member", {field: ["Unknown or inactive staff member."]})
-            raise NotFound("staff member not found")
-        return member
-
-    @staticmethod
-    def _loads(session) -> dict[str, int]:
-        rows = session.execute(
-            select(requests_table.c.assignee, func.count())
-            .where(requests_table.c.assignee.is_not(None))
-            .where(requests_table.c.status.in_(domain.LOAD_STATUSES))
-            .group_by(requests_table.c.assignee)
-        ).all()
-        return {assignee: count for assignee, count in rows}
-
     def _organisation_profile(self, organisation_id: str | None) -> OrgProfile | None:
         """The registration directory's profile of `organisation_id` (asked before any transaction)."""
         if organisation_id is None:
@@ -213,9 +180,9 @@ class RequestsService(health.HealthRpc):
         data = load(_explore, payload if payload is not None else {})
         now = utcnow()
         with domain_errors(), self.db.unit_of_work() as uow:
-            request = self._request(uow.session, request_id, lock=True)
+            request = repository.request(uow.session, request_id, lock=True)
             if data["staff_id"] is not None:
-                self._staff(uow.session, data["staff_id"], field="staff_id")
+                repository.staff_member(uow.session, data["staff_id"], field="staff_id")
             request.explore(now, notes=data["notes"], author=data["staff_id"])
             return request_view(request, now)
 
@@ -224,9 +191,9 @@ class RequestsService(health.HealthRpc):
         data = load(_note, payload)
         now = utcnow()
         with domain_errors(), self.db.unit_of_work() as uow:
-            request = self._request(uow.session, request_id, lock=True)
+            request = repository.request(uow.session, request_id, lock=True)
             if data["staff_id"] is not None:
-                self._staff(uow.session, data["staff_id"], field="staff_id")
+                repository.staff_member(uow.session, data["staff_id"], field="staff_id")
             request.add_note(data["text"], now, author=data["staff_id"])
             return request_view(request, now)
 
@@ -235,8 +202,8 @@ class RequestsService(health.HealthRpc):
         data = load(_accept, payload)
         now = utcnow()
         with domain_errors(), self.db.unit_of_work() as uow:
-            request = self._request(uow.session, request_id, lock=True)
-            member = self._staff(uow.session, data["assignee"], field="assignee")
+            request = repository.request(uow.session, request_id, lock=True)
+            member = repository.staff_member(uow.session, data["assignee"], field="assignee")
             uow.emit("request.accepted", request.accept(member.staff_id, now, notes=data["notes"]))
             return request_view(request, now)
 
@@ -245,9 +212,9 @@ class RequestsService(health.HealthRpc):
         data = load(_decline, payload)
         now = utcnow()
         with domain_errors(), self.db.unit_of_work() as uow:
-            request = self._request(uow.session, request_id, lock=True)
+            request = repository.request(uow.session, request_id, lock=True)
             if data["staff_id"] is not None:
-                self._staff(uow.session, data["staff_id"], field="staff_id")
+                repository.staff_member(uow.session, data["staff_id"], field="staff_id")
             event = request.decline(data["reason"], now, referred_to=data["referred_to"], notes=data["notes"],
                                     author=data["staff_id"])
             uow.emit("request.declined", event)
@@ -258,7 +225,7 @@ class RequestsService(health.HealthRpc):
         data = load(_delivery, payload)
         now = utcnow()
         with domain_errors(), self.db.unit_of_work() as uow:
-            request = self._request(uow.session, request_id, lock=True)
+            request = repository.request(uow.session, request_id, lock=True)
             delivery = request.deliver(
                 delivered_on=data["date"], form=data["form"], dagdelen=data["dagdelen"],
                 participants=data["participants"], participations=data["participations"],
@@ -271,7 +238,7 @@ class RequestsService(health.HealthRpc):
     def close(self, request_id):
         now = utcnow()
         with domain_errors(), self.db.unit_of_work() as uow:
-            request = self._request(uow.session, request_id, lock=True)
+            request = repository.request(uow.session, request_id, lock=True)
             request.close(now)
             return request_view(request, now)
 
@@ -280,7 +247,7 @@ class RequestsService(health.HealthRpc):
         data = load(_tags, payload)
         now = utcnow()
         with domain_errors(), self.db.unit_of_work() as uow:
-            request = self._request(uow.session, request_id, lock=True)
+            request = repository.request(uow.session, request_id, lock=True)
             request.retag(now, theme=data.get("theme"), goal=data.get("goal"),
                           clear_goal="goal" in data and data["goal"] is None)
             return request_view(request, now)
@@ -291,31 +258,18 @@ class RequestsService(health.HealthRpc):
     def get_request(self, request_id):
         now = utcnow()
         with self.db.unit_of_work() as uow:
-            return request_view(self._request(uow.session, request_id), now)
+            return request_view(repository.request(uow.session, request_id), now)
 
     @rpc
     def contact_for_request(self, request_id):
         """Who to write to about a request: {name, email, language} (for the notifications service)."""
         with self.db.unit_of_work() as uow:
-            request = self._request(uow.session, request_id)
+            request = repository.request(uow.session, request_id)
             return _contact.dump({
                 "name": request.contact_name, "email": request.contact_email, "language": request.language,
             })
 
     # --- privacy: a requester's export and erasure (GDPR; docs/PRIVACY.md) ----------------------------------
-
-    @staticmethod
-    def _requests_of(session, email, lock: bool = False) -> list[Request]:
-        """The requests whose contact address is `email` (any case), oldest first."""
-        if not isinstance(email, str) or "@" not in email or len(email.strip()) > 254:
-            raise ValidationFailed("invalid email address", {"email": ["Not a valid email address."]})
-        statement = (
-            select(Request).where(func.lower(requests_table.c.contact_email) == domain.normalise_email(email))
-            .order_by(requests_table.c.received_at, requests_table.c.request_id)
-        )
-        if lock:
-            statement = statement.with_for_update()
-        return list(session.execute(statement).scalars())
 
     @rpc
     def export_requester(self, email):
@@ -323,7 +277,7 @@ class RequestsService(health.HealthRpc):
         question, notes, deliveries): {"requests": [...]}."""
         now = utcnow()
         with self.db.read() as session:
-            return {"requests": [request_view(r, now) for r in self._requests_of(session, email)]}
+            return {"requests": [request_view(r, now) for r in repository.requests_of(session, email)]}
 
     @rpc
     def erase_requester(self, email):
@@ -333,7 +287,7 @@ class RequestsService(health.HealthRpc):
         messages to them. Nothing found (unknown, or erased before): nothing changes, no event."""
         now = utcnow()
         with self.db.unit_of_work() as uow:
-            found = self._requests_of(uow.session, email, lock=True)
+            found = repository.requests_of(uow.session, email, lock=True)
             for request in found:
                 request.erase_requester(now)
                 uow.emit("request.requester_erased", {"request_id": request.request_id})
@@ -342,42 +296,6 @@ class RequestsService(health.HealthRpc):
             log.info("requester of %d request(s) erased: %s", len(request_ids), ", ".join(request_ids))
         return {"request_ids": request_ids, "erased": len(request_ids)}
 
-    def _find(self, session, filters: dict, now: datetime, page: tuple[int, int] | None = None) -> list[Request]:
-        statement = select(Request)
-        c = requests_table.c
-        queue = filters.get("queue")
-        if queue == "new":
-            statement = statement.where(c.status == domain.RECEIVED)
-        elif queue == "mine":
-            statement = statement.where(c.status.in_(domain.LOAD_STATUSES))
-        elif queue == "overdue":
-            statement = statement.where(c.status == domain.RECEIVED, c.answered_at.is_(None),
-                                        c.answer_due_at <= now)
-        if filters.get("status"):
-            statement = statement.where(c.status == filters["status"])
-        if filters.get("assignee"):
-            statement = statement.where(c.assignee == filters["assignee"])
-        if filters.get("theme"):
-            statement = statement.where(func.lower(c.theme) == filters["theme"].casefold())
-        if filters.get("goal"):
-            statement = statement.where(c.goal == filters["goal"])
-        if filters.get("target_group"):
-            statement = statement.where(c.target_group == filters["target_group"])
-        if filters.get("q"):
-            pattern = "%" + filters["q"].lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            statement = statement.where(or_(*(
-                func.lower(column).like(pattern, escape="\\")
-                for column in (c.question, c.contact_name, c.contact_email, c.organisation_name, c.theme,
-                               c.referred_to)
-            )))
-        order = (c.answer_due_at, c.request_id) if queue in ("new", "overdue") else (c.received_at.desc(),
-                                                                                     c.request_id)
-        statement = statement.order_by(*order)
-        if page is not None:
-            limit, offset = page
-            statement = statement.limit(limit).offset(offset)
-        return list(session.execute(statement).scalars())
-
     @rpc
     def list_requests(self, filters=None):
         """The staff desk: queues (new, mine, overdue) and filters (status, theme, goal, assignee, q),
@@ -385,7 +303,7 @@ class RequestsService(health.HealthRpc):
         data = load(_filters, filters if filters is not None else {})
         now = utcnow()
         with self.db.unit_of_work() as uow:
-            found = self._find(uow.session, data, now, page=(data["limit"], data["offset"]))
+            found = repository.find(uow.session, data, now, page=(data["limit"], data["offset"]))
             return [request_view(r, now, _request_line) for r in found]
 
     @rpc
@@ -394,7 +312,7 @@ class RequestsService(health.HealthRpc):
         data = load(_filters, filters if filters is not None else {})
         now = utcnow()
         with self.db.unit_of_work() as uow:
-            rows = [request_view(r, now) for r in self._find(uow.session, data, now)]
+            rows = [request_view(r, now) for r in repository.find(uow.session, data, now)]
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(CSV_COLUMNS)
@@ -409,9 +327,9 @@ class RequestsService(health.HealthRpc):
     def suggest_staff(self, request_id):
         """Active colleagues for a request, best match first (shared themes, then lightest load)."""
         with self.db.unit_of_work() as uow:
-            request = self._request(uow.session, request_id)
-            staff = list(uow.session.execute(select(StaffMember)).scalars())
-            ranked = domain.rank_staff(staff, [request.theme], self._loads(uow.session))
+            request = repository.request(uow.session, request_id)
+            staff = repository.all_staff(uow.session)
+            ranked = domain.rank_staff(staff, [request.theme], repository.loads(uow.session))
             return [
                 _suggestion.dump({
                     "staff_id": s.staff.staff_id, "name": s.staff.name, "themes": s.staff.themes,
@@ -434,23 +352,21 @@ class RequestsService(health.HealthRpc):
         data = load(_staff_update, payload)
         now = utcnow()
         with self.db.unit_of_work() as uow:
-            member = self._staff(uow.session, staff_id)
+            member = repository.staff_member(uow.session, staff_id)
             member.update(data, now)
-            return staff_view(member, self._loads(uow.session).get(member.staff_id, 0))
+            return staff_view(member, repository.loads(uow.session).get(member.staff_id, 0))
 
     @rpc
     def get_staff(self, staff_id):
         with self.db.unit_of_work() as uow:
-            member = self._staff(uow.session, staff_id)
-            return staff_view(member, self._loads(uow.session).get(member.staff_id, 0))
+            member = repository.staff_member(uow.session, staff_id)
+            return staff_view(member, repository.loads(uow.session).get(member.staff_id, 0))
 
     @rpc
     def list_staff(self):
         with self.db.unit_of_work() as uow:
-            loads = self._loads(uow.session)
-            members = uow.session.execute(
-                select(StaffMember).order_by(staff_members.c.name, staff_members.c.staff_id)
-            ).scalars()
+            loads = repository.loads(uow.session)
+            members = repository.all_staff(uow.session)
             return [staff_view(m, loads.get(m.staff_id, 0)) for m in members]
 
     # --- answering on time ---------------------------------------------------------------------------------
@@ -467,15 +383,9 @@ class RequestsService(health.HealthRpc):
         `request.overdue` for each, in the same transaction: the staff reminder is raised once per
         request. Returns how many were newly flagged."""
         now = utcnow()
-        c = requests_table.c
         flagged = 0
         with self.db.unit_of_work() as uow:
-            candidates = uow.session.execute(
-                select(Request).where(c.status == domain.RECEIVED, c.answered_at.is_(None),
-                                      c.overdue_marked_at.is_(None), c.answer_due_at <= now)
-                .with_for_update(skip_locked=True)  # two replicas' timers never flag one request twice
-            ).scalars()
-            for request in candidates:
+            for request in repository.overdue_unflagged(uow.session, now):
                 if request.mark_overdue(now):
                     uow.emit("request.overdue", request.overdue_event())
                     flagged += 1
@@ -486,8 +396,8 @@ class RequestsService(health.HealthRpc):
         """The colleague a request is assigned to, for a staff reminder: {staff_id, name, email}; None
         when it has no assignee, or the assignee is inactive or has no address (the desk is told then)."""
         with self.db.unit_of_work() as uow:
-            request = self._request(uow.session, request_id)
-            member = uow.session.get(StaffMember, request.assignee) if request.assignee else None
+            request = repository.request(uow.session, request_id)
+            member = repository.assignee(uow.session, request)
             if member is None or not member.active or not member.email:
                 return None
             return {"staff_id": member.staff_id, "name": member.name, "email": member.email}
