@@ -6,6 +6,8 @@ AccessDenied -> 403.
 """
 from __future__ import annotations
 
+LANGUAGES = ("nl", "en", "fr")  # of an activity, and of what participants and requesters are written
+
 
 class RuleViolation(Exception):
     def __init__(self, message: str, details: dict | None = None):

@@ -20,14 +20,13 @@ from datetime import datetime
 from decimal import Decimal
 
 from kernel.contract import ORG_TYPES, ORG_TYPES_RECOGNISED, ROLES
-from kernel.rules import AccessDenied, InvalidInput, StateConflict
+from kernel.rules import LANGUAGES, AccessDenied, InvalidInput, StateConflict
 
 KINDS = (
     "vorming", "workshop", "studiedag", "studievoormiddag", "leertraject", "vormingstraject", "collegagroep",
     "lerend_netwerk", "infosessie", "inspiratiedag", "leerreis", "innovatielab", "trefdag",
 )
 FORMATS = ("offline", "online", "blended")
-LANGUAGES = ("nl", "en", "fr")
 ORGANISATION_KINDS = {"individual": "individu", "informal_initiative": "civiel_scw"}
 NEEDS_FLAGS = ("accessibility", "sign_language_interpreter", "childcare")
 NEEDS_TEXTS = ("dietary", "other")

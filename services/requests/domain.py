@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 
 from kernel.config import CENTRE_TIMEZONE
 from kernel.contract import DECLINE_REASONS, ORG_TYPES
-from kernel.rules import InvalidInput, StateConflict
+from kernel.rules import LANGUAGES, InvalidInput, StateConflict
 from services.registration.domain import OrgProfile, TargetGroupPolicy
 
 __all__ = [
@@ -45,7 +45,6 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
 NOTE_STATUSES = (EXPLORING, ACCEPTED, DELIVERED)  # conversation notes while the request is being handled
 
 CHANNELS = ("web", "phone")
-LANGUAGES = ("nl", "en", "fr")
 DELIVERY_FORMS = ("advice_conversation", "inhouse_training", "team_day", "board_day", "other")
 NO_ORGANISATION = "individu"
 DEFAULT_ANSWER_WITHIN_WORKING_DAYS = 5

@@ -25,7 +25,6 @@ from services.gateway.core.errors import api
 from services.gateway.core.openapi import operation
 from services.gateway.core.pages import Page
 from services.gateway.core.security import http
-from services.gateway.evaluations import i18n as evaluation_i18n
 from services.gateway.evaluations.openapi import COMPONENTS, STAGE_PARAMETER
 
 log = logging.getLogger(__name__)
@@ -132,7 +131,7 @@ class EvaluationRoutes:
     @http("GET,POST", "/evaluations/<token>", rate_limit="public")
     def page_evaluation(self, request, token):
         page = Page(request)
-        page.t = t = evaluation_i18n.translator(page.lang)
+        t = page.t
         try:
             survey = self.evaluation.get_survey(token)
         except Exception as exc:  # noqa: BLE001 - every failure gets its page
