@@ -139,9 +139,9 @@ class EvaluationRoutes:
         title = self._survey_title(survey["activity_id"])
         midway = survey.get("stage") == "midway"
         if title:
-            heading = t("ev_title_midway" if midway else "ev_title", title=title)
+            heading = t("ev_title_midway", title=title) if midway else t("ev_title", title=title)
         else:
-            heading = t("ev_title_midway_generic" if midway else "ev_title_generic")
+            heading = t("ev_title_midway_generic") if midway else t("ev_title_generic")
         context = dict(heading=heading, token=token, scores=SCORES, score_fields=SCORE_FIELDS,
                        field_labels=FIELD_LABELS, text_max=TEXT_MAX_LENGTH, errors=None, general_errors=[])
         if request.method != "POST":  # GET and HEAD only show

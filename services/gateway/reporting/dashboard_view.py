@@ -172,7 +172,7 @@ def target_y(threshold: float) -> float:
 
 
 def charts(document: dict) -> list[dict]:
-    satisfaction = next((t for t in document["targets"] if t["kpi"] == "satisfaction_pct"), None)
+    satisfaction = next((target for target in document["targets"] if target["kpi"] == "satisfaction_pct"), None)
     out = []
     for key, title, kind in CHARTS:
         values = [row[key] for row in document["months"]]
