@@ -47,7 +47,8 @@ def load_catalogs(locale_dir: Path, domain: str) -> dict[str, Translations]:
     catalogs = {}
     for language in LANGUAGES:
         compiled = io.BytesIO()
-        write_mo(compiled, read_catalog(locale_dir, language, domain))  # leaves out fuzzy and untranslated messages
+        # write_mo leaves out fuzzy and untranslated messages: they fall back
+        write_mo(compiled, read_catalog(locale_dir, language, domain))
         compiled.seek(0)
         catalogs[language] = Translations(compiled, domain=domain)
     for language, translations in catalogs.items():
@@ -80,7 +81,7 @@ class Translator:
 
     def __init__(self, language: str | None, catalogs: Mapping[str, Translations], date_width: str = "long"):
         self.language = language_or_default(language)
-        self.date_width = date_width  # how a day is written unless said otherwise: long or full (with the weekday)
+        self.date_width = date_width  # a day unless said otherwise: long, or full (with the weekday)
         self.locale = LOCALES[self.language]
         self._translations = catalogs[self.language]
 

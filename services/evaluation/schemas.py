@@ -5,13 +5,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from kernel.fields import percentage
 from services.evaluation.domain import SCORES, STAGES
-
-_PCT = {"description": "Percentage, one decimal; null when nothing was measured."}
-
-
-def _pct():
-    return fields.Float(allow_none=True, metadata=_PCT)
 
 
 class NpsSchema(Schema):
@@ -20,9 +15,9 @@ class NpsSchema(Schema):
     promoters = fields.Integer()
     passives = fields.Integer()
     detractors = fields.Integer()
-    promoters_pct = _pct()
-    passives_pct = _pct()
-    detractors_pct = _pct()
+    promoters_pct = percentage()
+    passives_pct = percentage()
+    detractors_pct = percentage()
     respondents = fields.Integer()
 
 
@@ -58,7 +53,7 @@ class _ActivityFigures(Schema):
     responses = fields.Integer()
     open = fields.Integer(metadata={"description": "sent, not answered, still open"})
     closed_unanswered = fields.Integer()
-    response_rate_pct = _pct()
+    response_rate_pct = percentage()
     satisfaction_pct = fields.Float(allow_none=True, metadata={
         "description": "Mean satisfaction (0-10) x 10, one decimal; null without responses."})
 

@@ -9,17 +9,13 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
+from kernel.fields import percentage
+from kernel.rules import LANGUAGES
 from services.gateway.core.openapi import query_parameter
-
-_PCT = {"description": "Percentage, one decimal; null when nothing was measured."}
 
 
 def _n(**metadata):
     return fields.Integer(required=True, metadata=metadata)
-
-
-def _pct():
-    return fields.Float(required=True, allow_none=True, metadata=_PCT)
 
 
 class KpiByTargetGroupSchema(Schema):
@@ -41,9 +37,9 @@ class KpiReachedOfTotalSchema(Schema):
 class KpiNpsSchema(Schema):
     score = fields.Integer(required=True, allow_none=True, metadata={
         "description": "%promoters - %detractors, rounded to a whole number; null without respondents."})
-    promoters_pct = _pct()
-    passives_pct = _pct()
-    detractors_pct = _pct()
+    promoters_pct = percentage(required=True)
+    passives_pct = percentage(required=True)
+    detractors_pct = percentage(required=True)
     respondents = _n()
 
 
@@ -52,7 +48,7 @@ class KpiYearNpsSchema(KpiNpsSchema):
 
 
 class KpiRecognisedReachSchema(KpiReachedOfTotalSchema):
-    pct = _pct()
+    pct = percentage(required=True)
 
 
 class KpiOpenOfferReachSchema(KpiRecognisedReachSchema):
@@ -84,14 +80,14 @@ class KpiOpenOfferSchema(Schema):
     avg_dagdelen_per_activity = fields.Float(required=True, allow_none=True)
     participants = _n(description="Attended registrations.")
     participants_by_target_group = fields.Nested(KpiByTargetGroupSchema, required=True)
-    primary_pct = _pct()
+    primary_pct = percentage(required=True)
     participants_by_org_type = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
     unique_participants = _n()
     unique_participants_by_target_group = fields.Nested(KpiByTargetGroupSchema, required=True)
     participations = _n(description="Person-days: the sum of days attended.")
     organisations_reached = _n()
     organisations_reached_by_target_group = fields.Nested(KpiByTargetGroupSchema, required=True)
-    satisfaction_pct = _pct()
+    satisfaction_pct = percentage(required=True)
     evaluations = _n(description="Answered evaluations (the respondents behind satisfaction_pct).")
     nps = fields.Nested(KpiYearNpsSchema, required=True)
     recognised_reach = fields.Nested(KpiOpenOfferReachSchema, required=True)
@@ -99,7 +95,7 @@ class KpiOpenOfferSchema(Schema):
     participations_by_org_type = _counts("Organisation type -> person-days.")
     organisations_reached_by_org_type = _counts("Organisation type -> distinct organisations.")
     participations_by_target_group = fields.Nested(KpiByTargetGroupSchema, required=True)
-    coordinators_pct = _pct()
+    coordinators_pct = percentage(required=True)
     by_goal = _breakdown("strategic/operational goal")
     by_theme = _breakdown("theme")
     by_kind = _breakdown("kind")
@@ -163,12 +159,12 @@ class ActivityKpisSchema(Schema):
     registrations_confirmed = _n()
     registrations_waitlisted = _n()
     registrations_cancelled = _n()
-    fill_rate_pct = _pct()
+    fill_rate_pct = percentage(required=True)
     participants = _n()
     participations = _n()
     evaluations_requested = _n()
-    response_rate_pct = _pct()
-    satisfaction_pct = _pct()
+    response_rate_pct = percentage(required=True)
+    satisfaction_pct = percentage(required=True)
     nps = fields.Nested(KpiNpsSchema, required=True)
 
 
@@ -302,7 +298,7 @@ YEARS_PARAMETER = query_parameter(
     "years", {"type": "integer", "minimum": 1, "maximum": 10},
     "How many years to show, ending with `year` (default: `year` and those of the four years before it that "
     "have any figure).")
-LANG_PARAMETER = query_parameter("lang", {"type": "string", "enum": ["nl", "en", "fr"]},
+LANG_PARAMETER = query_parameter("lang", {"type": "string", "enum": list(LANGUAGES)},
                                  "Language of the labels (default nl).")
 UNTIL_PARAMETER = query_parameter("until", {"type": "string", "format": "date"},
                                   "Last day of the window (default: today in Europe/Brussels).")

@@ -1,9 +1,10 @@
 """How the gateway shows reporting's annual report (services/reporting/report.py): the rows of
 the printable HTML table and the CSV, with labels in the reader's language.
 
-Labels come from the gateway's catalog (services/gateway/locale); numbers are written the reader's
-way in HTML with Babel (70,0 % in Dutch and French, 70.0 % in English) and plainly in CSV (70.0), where the
-`figure` column and the status codes (met / missed / not_measured) stay the same in every language.
+Labels come from the gateway's catalog (services/gateway/locale); numbers are written the
+reader's way in HTML with Babel (70,0 % in Dutch and French, 70.0 % in English) and plainly in CSV
+(70.0), where the `figure` column and the status codes (met / missed / not_measured) stay the same
+in every language.
 """
 from __future__ import annotations
 
