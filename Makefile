@@ -7,7 +7,7 @@ PY := .venv/bin/python
 help:
 	@echo "make run      set up this machine (venv, RabbitMQ), migrate, start every service on 127.0.0.1:8000"
 	@echo "make test     the same set-up (plus Chromium, PostgreSQL), then ruff and the whole test suite"
-	@echo "make lint     ruff check ."
+	@echo "make lint     ruff check . and the import rule"
 	@echo "make migrate  apply every service's database migrations"
 	@echo "make bench    every performance measurement, with its target beside it"
 
@@ -21,6 +21,7 @@ test:
 lint:
 	@bash scripts/bootstrap.sh --test
 	@.venv/bin/ruff check .
+	@$(PY) -m pytest -q tests/unit/test_import_rule.py
 
 migrate:
 	@bash scripts/bootstrap.sh

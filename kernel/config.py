@@ -20,6 +20,7 @@ SERVICES = ("registration", "evaluation", "requests", "reporting", "notification
 # Years, months, windows and the times shown to people are the centre's (DESIGN.md).
 CENTRE_TIMEZONE = ZoneInfo("Europe/Brussels")
 DEFAULT_RETRY_DELAYS_MS = (1000, 5000, 30000, 120000)
+DEFAULT_ANSWER_WITHIN_WORKING_DAYS = 5
 
 
 def load_config(path: str | os.PathLike | None = None) -> dict[str, Any]:
@@ -54,6 +55,13 @@ def queue_type(config: dict) -> str:
 
 def batch_consumer_priority(config: dict) -> int:
     return int(events_setting(config, "BATCH_CONSUMER_PRIORITY", 0))
+
+
+def answer_within_working_days(config: dict) -> int:
+    """REQUESTS.ANSWER_WITHIN_WORKING_DAYS: the promise made to every requester (requests keeps it,
+    notifications and the gateway state it)."""
+    value = (config.get("REQUESTS") or {}).get("ANSWER_WITHIN_WORKING_DAYS")
+    return DEFAULT_ANSWER_WITHIN_WORKING_DAYS if value in (None, "") else int(value)
 
 
 _key_file_lock = threading.Lock()

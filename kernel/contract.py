@@ -150,7 +150,7 @@ class RequestOverdueData(Schema):
 
 
 class RequestRequesterErasedData(Schema):
-    """The requester's contact details were erased (GDPR, issue #8): whoever keeps messages to that
+    """The requester's contact details were erased (GDPR): whoever keeps messages to that
     requester (notifications, recipient "request:<id>") purges them. Carries nothing personal."""
 
     request_id = _id(required=True)
@@ -208,4 +208,59 @@ PRODUCERS: dict[str, tuple[str, ...]] = {
     "requests": ("request.",),
     "reporting": ("kpi.",),
     "notifications": ("notification.",),
+}
+
+# Which events each service's handlers read: service -> handler method -> the (producer, event type)
+# pairs its queue is bound to, one queue per handler (kernel/topology.py names and declares them, so
+# that a queue collects events before its service ever ran). The handlers' decorators say the same;
+# tests/unit/kernel/test_consumers.py holds the two to each other.
+CONSUMERS: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
+    "evaluation": {
+        "on_activity_scheduled": (("registration", "activity.scheduled"),),
+        "on_activity_updated": (("registration", "activity.updated"),),
+        "on_activity_completed": (("registration", "activity.completed"),),
+        "on_activity_cancelled": (("registration", "activity.cancelled"),),
+        "on_attendance_recorded": (("registration", "attendance.recorded"),),
+        "on_person_erased": (("registration", "person.erased"),),
+    },
+    "notifications": {
+        "on_registration_created": (("registration", "registration.created"),),
+        "on_registration_confirmed": (("registration", "registration.confirmed"),),
+        "on_registration_cancelled": (("registration", "registration.cancelled"),),
+        "on_activity_scheduled": (("registration", "activity.scheduled"),),
+        "on_activity_updated": (("registration", "activity.updated"),),
+        "on_activity_cancelled": (("registration", "activity.cancelled"),),
+        "on_person_erased": (("registration", "person.erased"),),
+        "on_evaluation_requested": (("evaluation", "evaluation.requested"),),
+        "on_evaluation_midway_requested": (("evaluation", "evaluation.midway_requested"),),
+        "on_evaluation_reminded": (("evaluation", "evaluation.reminded"),),
+        "on_requester_erased": (("requests", "request.requester_erased"),),
+        "on_request_received": (("requests", "request.received"),),
+        "on_request_declined": (("requests", "request.declined"),),
+        "on_request_overdue": (("requests", "request.overdue"),),
+        "on_kpi_breached": (("reporting", "kpi.threshold_breached"),),
+        "on_kpi_recovered": (("reporting", "kpi.threshold_recovered"),),
+    },
+    "reporting": {
+        # one queue for every event the figures are made of, handled in batches
+        "on_events": (
+            ("registration", "organisation.registered"),
+            ("registration", "organisation.updated"),
+            ("registration", "activity.scheduled"),
+            ("registration", "activity.updated"),
+            ("registration", "activity.cancelled"),
+            ("registration", "activity.completed"),
+            ("registration", "registration.created"),
+            ("registration", "registration.confirmed"),
+            ("registration", "registration.cancelled"),
+            ("registration", "attendance.recorded"),
+            ("registration", "person.erased"),
+            ("evaluation", "evaluation.requested"),
+            ("evaluation", "evaluation.submitted"),
+            ("requests", "request.received"),
+            ("requests", "request.accepted"),
+            ("requests", "request.declined"),
+            ("requests", "request.delivered"),
+        ),
+    },
 }

@@ -2,11 +2,11 @@
 
 A consumer queue must exist before the first event it should see; so each
 service, when it starts, declares the queues of *every* consumer in the
-platform (found on the service classes), not only its own.
+platform (as the event contract lists them, `kernel.contract.CONSUMERS`), not
+only its own.
 """
 from __future__ import annotations
 
-import importlib
 import inspect
 import threading
 import time
@@ -17,6 +17,7 @@ from kombu import Connection, Exchange, Queue, binding
 from nameko.extensions import SharedExtension
 
 from kernel.config import SERVICES, queue_type, retry_delays_ms
+from kernel.contract import CONSUMERS
 from kernel.outbox import event_exchange
 
 RETRY_EXCHANGE = Exchange("platform.retry", type="direct", durable=True)
@@ -82,52 +83,49 @@ def delay_queue(delay_ms: int) -> Queue:
     )
 
 
-def consumers_of(service_cls) -> list[ConsumerSpec]:
-    """The consumer queues of a service class: every entrypoint that has event `bindings`."""
+def platform_consumers() -> list[ConsumerSpec]:
+    """The platform's consumer queues, as the event contract lists them."""
+    return [
+        ConsumerSpec(service, method_name, bindings)
+        for service, handlers in CONSUMERS.items()
+        for method_name, bindings in handlers.items()
+    ]
+
+
+def consumers_of(*service_classes) -> list[ConsumerSpec]:
+    """The consumer queues of service classes: every entrypoint that has event `bindings`."""
     specs = []
-    for method_name, method in inspect.getmembers(service_cls, inspect.isfunction):
-        for entrypoint in getattr(method, "nameko_entrypoints", ()):
-            bindings = getattr(entrypoint, "event_bindings", None)
-            if bindings:
-                specs.append(ConsumerSpec(service_cls.name, method_name, tuple(bindings)))
+    for service_cls in service_classes:
+        for method_name, method in inspect.getmembers(service_cls, inspect.isfunction):
+            for entrypoint in getattr(method, "nameko_entrypoints", ()):
+                bindings = getattr(entrypoint, "event_bindings", None)
+                if bindings:
+                    specs.append(ConsumerSpec(service_cls.name, method_name, tuple(bindings)))
     return specs
-
-
-def platform_service_classes() -> list[type]:
-    classes = []
-    for service in SERVICES:
-        module = importlib.import_module(f"services.{service}.service")
-        classes.extend(
-            obj
-            for obj in vars(module).values()
-            if inspect.isclass(obj) and getattr(obj, "name", None) == service
-        )
-    return classes
 
 
 def consumed_event_types(producer: str, own_service_cls=None) -> set[str]:
     """Event types of `producer` that some consumer of the platform (or of `own_service_cls`) is bound to."""
-    classes = platform_service_classes()
-    if own_service_cls is not None and own_service_cls not in classes:
-        classes.append(own_service_cls)
+    own = consumers_of(own_service_cls) if own_service_cls is not None else []
     return {
         event_type
-        for cls in classes
-        for spec in consumers_of(cls)
+        for spec in {*platform_consumers(), *own}
         for source, event_type in spec.bindings
         if source == producer
     }
 
 
 def entities(config: dict, service_classes=None) -> list:
-    """All exchanges and queues for the given services (default: the whole platform)."""
-    if service_classes is None:
-        service_classes = platform_service_classes()
+    """All exchanges, and the consumer queues of `service_classes` (default: the platform's)."""
+    consumers = platform_consumers() if service_classes is None else consumers_of(*service_classes)
+    return _entities(config, consumers)
+
+
+def _entities(config: dict, consumers) -> list:
     declared: list = [RETRY_EXCHANGE, DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE]
     declared += [event_exchange(service) for service in SERVICES]
     declared += [delay_queue(delay) for delay in retry_delays_ms(config)]
-    specs = {spec for cls in service_classes for spec in consumers_of(cls)}
-    declared += [consumer_queue(spec, config) for spec in sorted(specs, key=lambda s: s.queue_name)]
+    declared += [consumer_queue(spec, config) for spec in sorted(set(consumers), key=lambda s: s.queue_name)]
     return declared
 
 
@@ -141,8 +139,12 @@ _declare_lock = threading.Lock()
 
 
 def declare(config: dict, service_classes=None) -> int:
-    """Declare the platform's topology on the broker; idempotent. Returns the number of entities."""
-    declared = entities(config, service_classes)
+    """Declare the topology of `service_classes` (default: the platform's) on the broker; idempotent.
+    Returns the number of entities."""
+    return _declare(config, entities(config, service_classes))
+
+
+def _declare(config: dict, declared: list) -> int:
     with _declare_lock, Connection(config["AMQP_URI"]) as connection:
         channel = connection.channel()
         for entity in declared:
@@ -161,13 +163,12 @@ def declare(config: dict, service_classes=None) -> int:
 
 
 class PlatformTopology(SharedExtension):
-    """Declares the platform's topology (plus this container's own consumers) when a service starts."""
+    """Declares the platform's topology (plus this container's own consumers, which the contract does
+    not list for a test's or a benchmark's service) when a service starts."""
 
     def setup(self):
-        classes = platform_service_classes()
-        if self.container.service_cls not in classes:
-            classes.append(self.container.service_cls)
-        declare(self.container.config, classes)
+        own = consumers_of(self.container.service_cls)
+        _declare(self.container.config, _entities(self.container.config, [*platform_consumers(), *own]))
 
 
 def main() -> None:

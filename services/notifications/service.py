@@ -28,7 +28,7 @@ from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kernel import health
-from kernel.config import retry_delays_ms
+from kernel.config import answer_within_working_days, retry_delays_ms
 from kernel.consumer import DoNotRetry, batch_event_handler, event_handler
 from kernel.dependencies import Database
 from kernel.envelope import event_stamp
@@ -46,7 +46,6 @@ from services.notifications.delivery import (
     post_webhook,
 )
 from services.notifications.models import activity_schedule, alert_state, captured_mail, messages
-from services.requests.domain import answer_within_working_days
 
 log = logging.getLogger(__name__)
 

@@ -19,14 +19,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from kernel.contract import ORG_TYPES, ORG_TYPES_RECOGNISED, ROLES
-from kernel.rules import LANGUAGES, AccessDenied, InvalidInput, StateConflict
+from kernel.contract import CANCELLED_BY, FORMATS, ORG_TYPES, ROLES
+from kernel.rules import (
+    ERASED_NAME,
+    LANGUAGES,
+    AccessDenied,
+    InvalidInput,
+    OrgProfile,
+    StateConflict,
+    TargetGroupPolicy,
+)
 
 KINDS = (
     "vorming", "workshop", "studiedag", "studievoormiddag", "leertraject", "vormingstraject", "collegagroep",
     "lerend_netwerk", "infosessie", "inspiratiedag", "leerreis", "innovatielab", "trefdag",
 )
-FORMATS = ("offline", "online", "blended")
 ORGANISATION_KINDS = {"individual": "individu", "informal_initiative": "civiel_scw"}
 NEEDS_FLAGS = ("accessibility", "sign_language_interpreter", "childcare")
 NEEDS_TEXTS = ("dietary", "other")
@@ -37,9 +44,6 @@ SCHEDULED, CANCELLED, COMPLETED = "scheduled", "cancelled", "completed"
 CONFIRMED, WAITLISTED = "confirmed", "waitlisted"
 REGISTRATION_CANCELLED = "cancelled"
 ACTIVE = (CONFIRMED, WAITLISTED)
-CANCELLED_BY = ("participant", "staff", "system")
-
-TARGET_GROUP_POLICIES = ("recognised", "org_type")
 
 # details of the registration conflicts, for callers that word them for people
 CLOSED = {"reason": "registration_closed"}
@@ -51,48 +55,6 @@ def new_id() -> str:
 
 
 # --- target group ------------------------------------------------------------------------------------------
-
-
-class TargetGroupPolicy:
-    """How an organisation's target group follows from its type and recognition.
-
-    "recognised": primary iff recognised by the Flemish government;
-    "org_type": primary iff its type is one of `primary_org_types`.
-    """
-
-    def __init__(self, mode: str = "recognised", primary_org_types=ORG_TYPES_RECOGNISED):
-        if mode not in TARGET_GROUP_POLICIES:
-            raise ValueError(f"unknown target group policy {mode!r}; use one of {TARGET_GROUP_POLICIES}")
-        unknown = set(primary_org_types) - set(ORG_TYPES)
-        if unknown:
-            raise ValueError(f"unknown org types in PRIMARY_ORG_TYPES: {sorted(unknown)}")
-        self.mode = mode
-        self.primary_org_types = frozenset(primary_org_types)
-
-    def target_group(self, org_type: str, recognised: bool) -> str:
-        if self.mode == "recognised":
-            primary = bool(recognised)
-        else:
-            primary = org_type in self.primary_org_types
-        return "primary" if primary else "secondary"
-
-
-@dataclass(frozen=True)
-class OrgProfile:
-    """What events say about a participant's organisation (or its absence)."""
-
-    organisation_id: str | None
-    org_type: str
-    recognised: bool
-    target_group: str
-
-    def as_event_data(self) -> dict:
-        return {
-            "organisation_id": self.organisation_id,
-            "org_type": self.org_type,
-            "recognised": self.recognised,
-            "target_group": self.target_group,
-        }
 
 
 def profile_without_organisation(kind: str, policy: TargetGroupPolicy) -> OrgProfile:
@@ -593,9 +555,8 @@ def normalise_needs(needs: dict | None) -> dict:
     return result
 
 
-# --- privacy: export and erasure (GDPR, issue #7) ----------------------------------------------------------
+# --- privacy: export and erasure (GDPR) -------------------------------------------------------------------
 
-ERASED_NAME = "erased"
 ERASED_IDENTITY_PREFIX = "erased:"
 
 

@@ -6,71 +6,32 @@ as an ID document number.
 """
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from kernel.contract import ORG_TYPES, TARGET_GROUPS
+from kernel.contract import FORMATS, ORG_TYPES, ROLES, TARGET_GROUPS
+from kernel.fields import (
+    EmailAddress,
+    NullableTrimmed,
+    StrictSchema,
+    Trimmed,
+    goal_code,
+    optional_text,
+    required_text,
+)
 from kernel.inputs import INVITATION_CODE_PATTERN
-from services.registration.domain import FORMATS, KINDS, LANGUAGES, ORGANISATION_KINDS, ROLES
-
-GOAL_PATTERN = r"^[A-Z]{1,4}\d+(\.[A-Z]{1,4}\d+)*$"  # e.g. SD1.OD4
-
-
-class Trimmed(fields.String):
-    """A string with surrounding whitespace removed; empty after trimming counts as missing."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs)
-        return value.strip()
-
-
-def _text(max_length: int, required: bool = True, **kwargs):
-    min_length = 1 if required else 0
-    return Trimmed(required=required, validate=validate.Length(min=min_length, max=max_length), **kwargs)
-
-
-def _optional_text(max_length: int):
-    """Nullable text; "" becomes None."""
-    return NullableTrimmed(allow_none=True, load_default=None, validate=validate.Length(max=max_length))
-
-
-class NullableTrimmed(Trimmed):
-    """Trimmed text where "" means none; validators see only real values."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs)
-        return value or None
-
-    def _validate(self, value):
-        if value is not None:
-            super()._validate(value)
-
-
-class EmailAddress(fields.Email):
-    """An email address with surrounding whitespace removed ("" counts as none when allow_none)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs).strip()
-        return value or (None if self.allow_none else value)
-
-    def _validate(self, value):
-        if value is not None:
-            super()._validate(value)
+from kernel.rules import LANGUAGES
+from services.registration.domain import KINDS, ORGANISATION_KINDS
 
 
 def _one_of(choices, **kwargs):
     return fields.String(validate=validate.OneOf(tuple(choices)), **kwargs)
 
 
-class StrictSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-
 # --- organisations -----------------------------------------------------------------------------------------
 
 
 class OrganisationInputSchema(StrictSchema):
-    name = _text(200)
+    name = required_text(200)
     org_type = _one_of(ORG_TYPES, required=True)
     recognised = fields.Boolean(required=True)
 
@@ -106,21 +67,18 @@ def _money(**kwargs):
 
 
 class ActivityInputSchema(StrictSchema):
-    title = _text(200)
+    title = required_text(200)
     description = Trimmed(load_default="", validate=validate.Length(max=10000))
     kind = _one_of(KINDS, required=True)
-    theme = _text(80)
-    goal = NullableTrimmed(
-        allow_none=True, load_default=None,
-        validate=[validate.Length(max=40), validate.Regexp(GOAL_PATTERN, error="Use a goal code such as SD1.OD4.")],
-    )
+    theme = required_text(80)
+    goal = goal_code(load_default=None)
     format = _one_of(FORMATS, required=True)
     starts_at = _when(required=True)
     ends_at = _when(required=True)
     days = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=366))
     dagdelen = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1000))
     capacity = fields.Integer(strict=True, allow_none=True, load_default=None, validate=validate.Range(min=0))
-    location = _optional_text(300)
+    location = optional_text(300)
     online_link = NullableTrimmed(
         allow_none=True, load_default=None,
         validate=[validate.Length(max=500), validate.URL(schemes={"http", "https"})],
@@ -143,7 +101,7 @@ class ActivityUpdateSchema(ActivityInputSchema):
 
 
 class CancelActivitySchema(StrictSchema):
-    reason = _text(200)
+    reason = required_text(200)
 
 
 class SeatsSchema(Schema):
@@ -201,17 +159,17 @@ class NeedsSchema(StrictSchema):
     accessibility = fields.Boolean(load_default=False)
     sign_language_interpreter = fields.Boolean(load_default=False)
     childcare = fields.Boolean(load_default=False)
-    dietary = _optional_text(500)
-    other = _optional_text(2000)
+    dietary = optional_text(500)
+    other = optional_text(2000)
 
 
 class BegeleiderSchema(StrictSchema):
-    name = _text(200)
+    name = required_text(200)
     email = EmailAddress(required=True, validate=validate.Length(max=254))
 
 
 class RegistrationRequestSchema(StrictSchema):
-    name = _text(200)
+    name = required_text(200)
     email = EmailAddress(allow_none=True, load_default=None, validate=validate.Length(max=254))
     organisation_id = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=64))
     organisation_kind = _one_of(ORGANISATION_KINDS, load_default="individual")

@@ -21,6 +21,7 @@ from kernel.config import ROOT, secret_key
 from kernel.dependencies import Database
 from kernel.errors import NotFound, ValidationFailed
 from kernel.inputs import domain_errors, existing_id, load
+from kernel.rules import TargetGroupPolicy
 from kernel.tables import utcnow
 from services.registration import domain, schemas
 from services.registration.domain import Activity, Organisation, Person, Registration
@@ -96,12 +97,8 @@ class RegistrationService(health.HealthRpc):
 
     # --- helpers -------------------------------------------------------------------------------------------
 
-    def _policy(self) -> domain.TargetGroupPolicy:
-        settings = self.config.get("REGISTRATION") or {}
-        kwargs = {}
-        if settings.get("PRIMARY_ORG_TYPES"):
-            kwargs["primary_org_types"] = settings["PRIMARY_ORG_TYPES"]
-        return domain.TargetGroupPolicy(settings.get("TARGET_GROUP_POLICY") or "recognised", **kwargs)
+    def _policy(self) -> TargetGroupPolicy:
+        return TargetGroupPolicy.from_config(self.config)
 
     def _cancel_link_key(self) -> bytes:
         return cancel_link_key(self.config)

@@ -28,33 +28,15 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from kernel.config import CENTRE_TIMEZONE
-from kernel.contract import COORDINATOR, FORMATS, ORG_TYPES_RECOGNISED, TARGET_GROUPS
+from kernel.contract import CONSUMERS, COORDINATOR, FORMATS, ORG_TYPES_RECOGNISED, TARGET_GROUPS
 from kernel.envelope import event_stamp
 
 SCHEDULED, CANCELLED, COMPLETED = "scheduled", "cancelled", "completed"
 ACCEPTED, DECLINED = "accepted", "declined"
 DIRECTORY = "directory"
 
-# Every (source service, event type) reporting consumes.
-CONSUMED = (
-    ("registration", "organisation.registered"),
-    ("registration", "organisation.updated"),
-    ("registration", "activity.scheduled"),
-    ("registration", "activity.updated"),
-    ("registration", "activity.cancelled"),
-    ("registration", "activity.completed"),
-    ("registration", "registration.created"),
-    ("registration", "registration.confirmed"),
-    ("registration", "registration.cancelled"),
-    ("registration", "attendance.recorded"),
-    ("registration", "person.erased"),
-    ("evaluation", "evaluation.requested"),
-    ("evaluation", "evaluation.submitted"),
-    ("requests", "request.received"),
-    ("requests", "request.accepted"),
-    ("requests", "request.declined"),
-    ("requests", "request.delivered"),
-)
+# Every (source service, event type) reporting consumes, as the event contract lists them.
+CONSUMED = CONSUMERS["reporting"]["on_events"]
 
 
 def person_key(person_id: str) -> str:

@@ -10,8 +10,8 @@ JSON: `[{"period": "2016", "figures": {"open_offer.participants": 1234, ...}}, .
 A file with any line that does not fit the document's fields is refused whole, and every such
 line is listed.
 
-    python -m kernel.ops reporting import-prior FILE
-    python -m kernel.ops reporting export-year YEAR [--output FILE]
+    python -m ops reporting import-prior FILE
+    python -m ops reporting export-year YEAR [--output FILE]
 """
 from __future__ import annotations
 

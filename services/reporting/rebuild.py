@@ -1,7 +1,7 @@
 """Rebuild reporting's aggregates by replaying the producers' event logs, and compare.
 
     python -m services.reporting.rebuild [--config FILE] [--into URL] [--batch-size N] [--apply] [--keep]
-    python -m kernel.ops rebuild-reporting [same options]
+    python -m ops rebuild-reporting [same options]
 
 The producers' event logs are their outboxes (sent rows are kept): every event of a type
 reporting consumes (domain.CONSUMED), from each producer's own database (config DATABASES),

@@ -18,12 +18,11 @@ from datetime import date, datetime, time, timedelta
 
 from kernel.config import CENTRE_TIMEZONE
 from kernel.contract import DECLINE_REASONS, ORG_TYPES
-from kernel.rules import LANGUAGES, InvalidInput, StateConflict
-from services.registration.domain import OrgProfile, TargetGroupPolicy
+from kernel.rules import ERASED_NAME, LANGUAGES, InvalidInput, OrgProfile, StateConflict, TargetGroupPolicy
 
 __all__ = [
-    "InvalidInput", "StateConflict", "TargetGroupPolicy", "OrgProfile", "Request", "StaffMember", "Note",
-    "Delivery", "answer_due_at", "add_working_days", "rank_staff", "TRANSITIONS",
+    "InvalidInput", "StateConflict", "Request", "StaffMember", "Note", "Delivery", "answer_due_at",
+    "add_working_days", "rank_staff", "TRANSITIONS",
 ]
 
 # request status
@@ -47,13 +46,6 @@ NOTE_STATUSES = (EXPLORING, ACCEPTED, DELIVERED)  # conversation notes while the
 CHANNELS = ("web", "phone")
 DELIVERY_FORMS = ("advice_conversation", "inhouse_training", "team_day", "board_day", "other")
 NO_ORGANISATION = "individu"
-DEFAULT_ANSWER_WITHIN_WORKING_DAYS = 5
-
-
-def answer_within_working_days(config: dict) -> int:
-    """REQUESTS.ANSWER_WITHIN_WORKING_DAYS of config.yml: the promise made to every requester."""
-    value = (config.get("REQUESTS") or {}).get("ANSWER_WITHIN_WORKING_DAYS")
-    return DEFAULT_ANSWER_WITHIN_WORKING_DAYS if value in (None, "") else int(value)
 
 
 def new_id() -> str:
@@ -360,7 +352,7 @@ class Request:
         """The request.overdue event data (raised once, when newly flagged): nothing about the requester."""
         return {"request_id": self.request_id, "received_at": self.received_at, "answer_due_at": self.answer_due_at}
 
-    # -- privacy (GDPR, issue #8)
+    # -- privacy (GDPR)
 
     @property
     def requester_erased(self) -> bool:
@@ -413,9 +405,8 @@ class Request:
         }
 
 
-# --- privacy: erasing a requester (GDPR, issue #8) ---------------------------------------------------------
+# --- privacy: erasing a requester (GDPR) ------------------------------------------------------------------
 
-ERASED_NAME = "erased"
 REDACTED = "[erased]"
 
 

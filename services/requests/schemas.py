@@ -8,36 +8,17 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from kernel.contract import DECLINE_REASONS, ORG_TYPES, TARGET_GROUPS
-from services.registration.schemas import GOAL_PATTERN, EmailAddress, StrictSchema, Trimmed
-from services.requests.domain import CHANNELS, DELIVERY_FORMS, LANGUAGES, STATUSES
-
-
-class OptionalText(Trimmed):
-    """Nullable text; "" (after trimming) becomes None, and None is not validated further."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs) or None
-
-    def _validate(self, value):
-        if value is not None:
-            super()._validate(value)
-
-
-def _text(max_length: int, **kwargs):
-    return Trimmed(required=True, validate=validate.Length(min=1, max=max_length), **kwargs)
-
-
-def _optional_text(max_length: int, **kwargs):
-    return OptionalText(allow_none=True, load_default=None, validate=validate.Length(max=max_length), **kwargs)
-
-
-def _goal(**kwargs):
-    return OptionalText(
-        allow_none=True,
-        validate=[validate.Length(max=40), validate.Regexp(GOAL_PATTERN, error="Use a goal code such as SD1.OD4.")],
-        **kwargs,
-    )
-
+from kernel.fields import (
+    EmailAddress,
+    NullableTrimmed,
+    StrictSchema,
+    Trimmed,
+    goal_code,
+    optional_text,
+    required_text,
+)
+from kernel.rules import LANGUAGES
+from services.requests.domain import CHANNELS, DELIVERY_FORMS, STATUSES
 
 PHONE_PATTERN = r"^\+?[0-9 ()./-]{6,40}$"
 
@@ -46,8 +27,8 @@ PHONE_PATTERN = r"^\+?[0-9 ()./-]{6,40}$"
 
 
 class _IntakeSchema(StrictSchema):
-    name = _text(200, metadata={"description": "the contact person"})
-    phone = OptionalText(
+    name = required_text(200, metadata={"description": "the contact person"})
+    phone = NullableTrimmed(
         allow_none=True, load_default=None,
         validate=[validate.Length(max=40), validate.Regexp(PHONE_PATTERN, error="Not a valid phone number.")],
     )
@@ -62,10 +43,10 @@ class _IntakeSchema(StrictSchema):
         metadata={"description": "without organisation_id: the kind of requester (default `individu`; "
                                  "an informal initiative without legal entity is `civiel_scw`)"},
     )
-    organisation_name = _optional_text(200, metadata={"description": "e.g. the name of an informal initiative"})
-    question = _text(5000)
-    theme = _text(80)
-    preferred_timing = _optional_text(500)
+    organisation_name = optional_text(200, metadata={"description": "e.g. the name of an informal initiative"})
+    question = required_text(5000)
+    theme = required_text(80)
+    preferred_timing = optional_text(500)
 
     @validates_schema
     def _one_organisation(self, data, **kwargs):
@@ -88,7 +69,7 @@ class StaffIntakeSchema(_IntakeSchema):
 
     email = EmailAddress(allow_none=True, load_default=None, validate=validate.Length(max=254),
                          metadata={"description": "optional for staff intake (a phone request may have none)"})
-    goal = _goal(load_default=None)
+    goal = goal_code(load_default=None)
     channel = fields.String(load_default="phone", validate=validate.OneOf(CHANNELS))
 
 
@@ -102,26 +83,26 @@ class ReceiptSchema(Schema):
 
 
 class ExploreSchema(StrictSchema):
-    notes = _optional_text(10000)
+    notes = optional_text(10000)
     staff_id = fields.String(allow_none=True, load_default=None, validate=validate.Length(min=1, max=64),
                              metadata={"description": "the colleague who explores (becomes the assignee)"})
 
 
 class NoteSchema(StrictSchema):
-    text = _text(10000)
+    text = required_text(10000)
     staff_id = fields.String(allow_none=True, load_default=None, validate=validate.Length(min=1, max=64))
 
 
 class AcceptSchema(StrictSchema):
     assignee = fields.String(required=True, validate=validate.Length(min=1, max=64),
                              metadata={"description": "staff_id of the colleague who takes it"})
-    notes = _optional_text(10000)
+    notes = optional_text(10000)
 
 
 class DeclineSchema(StrictSchema):
     reason = fields.String(required=True, validate=validate.OneOf(DECLINE_REASONS))
-    referred_to = _optional_text(200, metadata={"description": "the named partner the requester is referred to"})
-    notes = _optional_text(10000)
+    referred_to = optional_text(200, metadata={"description": "the named partner the requester is referred to"})
+    notes = optional_text(10000)
     staff_id = fields.String(allow_none=True, load_default=None, validate=validate.Length(min=1, max=64))
 
 
@@ -135,14 +116,14 @@ class DeliverySchema(StrictSchema):
     dagdelen = _count()
     participants = _count()
     participations = _count(metadata={"description": "person-dagdelen or person-days; at least participants"})
-    description = _optional_text(2000)
+    description = optional_text(2000)
 
 
 class TagsSchema(StrictSchema):
     """Theme and/or goal (goal null clears it)."""
 
     theme = Trimmed(validate=validate.Length(min=1, max=80))
-    goal = _goal()
+    goal = goal_code()
 
     @validates_schema
     def _not_empty(self, data, **kwargs):
@@ -163,11 +144,11 @@ class RequestFiltersSchema(StrictSchema):
     queue = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(FILTER_QUEUES),
                           metadata={"description": "new (received), mine (open, by assignee), overdue"})
     status = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(STATUSES))
-    theme = _optional_text(80)
-    goal = _optional_text(40)
+    theme = optional_text(80)
+    goal = optional_text(40)
     assignee = fields.String(allow_none=True, load_default=None, validate=validate.Length(min=1, max=64))
     target_group = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(TARGET_GROUPS))
-    q = _optional_text(200, metadata={"description": "text in the question, contact or organisation name"})
+    q = optional_text(200, metadata={"description": "text in the question, contact or organisation name"})
     # one page of the list (the CSV export takes the whole selection)
     limit = fields.Integer(load_default=PAGE_SIZE, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
@@ -182,7 +163,7 @@ class RequestFiltersSchema(StrictSchema):
 
 
 class StaffInputSchema(StrictSchema):
-    name = _text(200)
+    name = required_text(200)
     email = EmailAddress(allow_none=True, load_default=None, validate=validate.Length(max=254))
     themes = fields.List(Trimmed(validate=validate.Length(min=1, max=80)), required=True,
                          validate=validate.Length(max=50), metadata={"description": "expertise themes"})

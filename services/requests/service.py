@@ -20,13 +20,15 @@ from nameko.timer import timer
 from sqlalchemy import func, or_, select
 
 from kernel import health
+from kernel.config import answer_within_working_days
 from kernel.dependencies import Database
 from kernel.errors import NotFound, ValidationFailed
 from kernel.inputs import domain_errors, existing_id, load
 from kernel.rpc import RpcProxy
+from kernel.rules import OrgProfile, TargetGroupPolicy
 from kernel.tables import utcnow
 from services.requests import domain, schemas
-from services.requests.domain import Request, StaffMember, TargetGroupPolicy
+from services.requests.domain import Request, StaffMember
 from services.requests.models import requests as requests_table
 from services.requests.models import staff_members
 
@@ -101,17 +103,13 @@ class RequestsService(health.HealthRpc):
     # --- settings ------------------------------------------------------------------------------------------
 
     def _policy(self) -> TargetGroupPolicy:
-        settings = self.config.get("REGISTRATION") or {}
-        kwargs = {}
-        if settings.get("PRIMARY_ORG_TYPES"):
-            kwargs["primary_org_types"] = settings["PRIMARY_ORG_TYPES"]
-        return TargetGroupPolicy(settings.get("TARGET_GROUP_POLICY") or "recognised", **kwargs)
+        return TargetGroupPolicy.from_config(self.config)
 
     def _settings(self) -> dict:
         return self.config.get("REQUESTS") or {}
 
     def _working_days(self) -> int:
-        return domain.answer_within_working_days(self.config)
+        return answer_within_working_days(self.config)
 
     def _holidays(self) -> frozenset[date]:
         return frozenset(
@@ -151,7 +149,7 @@ class RequestsService(health.HealthRpc):
         ).all()
         return {assignee: count for assignee, count in rows}
 
-    def _organisation_profile(self, organisation_id: str | None) -> domain.OrgProfile | None:
+    def _organisation_profile(self, organisation_id: str | None) -> OrgProfile | None:
         """The registration directory's profile of `organisation_id` (asked before any transaction)."""
         if organisation_id is None:
             return None
@@ -161,7 +159,7 @@ class RequestsService(health.HealthRpc):
             raise ValidationFailed(
                 "unknown organisation", {"organisation_id": ["Unknown organisation."]}
             ) from None
-        return domain.OrgProfile(
+        return OrgProfile(
             organisation["organisation_id"], organisation["org_type"], bool(organisation["recognised"]),
             organisation["target_group"],
         )
@@ -304,7 +302,7 @@ class RequestsService(health.HealthRpc):
                 "name": request.contact_name, "email": request.contact_email, "language": request.language,
             })
 
-    # --- privacy: a requester's export and erasure (GDPR, issue #8; docs/PRIVACY.md) ----------------------
+    # --- privacy: a requester's export and erasure (GDPR; docs/PRIVACY.md) ----------------------------------
 
     @staticmethod
     def _requests_of(session, email, lock: bool = False) -> list[Request]:

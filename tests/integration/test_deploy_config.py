@@ -475,13 +475,13 @@ def deployment_names() -> set[str]:
 
 
 def check_ops_command(argv: list[str]) -> None:
-    from kernel.ops import parser
+    from ops import parser
 
     argv = [{"EVENT_ID": "0b7e6f0e-5a8c-4c1e-9a55-2f8e0f3f6a01"}.get(a, a) for a in argv]
     try:
         parser().parse_args(argv)
     except SystemExit:
-        raise AssertionError(f"`python -m kernel.ops {' '.join(argv)}` is not a valid ops command") from None
+        raise AssertionError(f"`python -m ops {' '.join(argv)}` is not a valid ops command") from None
 
 
 def check_command(argv: list[str], compose: dict) -> None:
@@ -491,8 +491,9 @@ def check_command(argv: list[str], compose: dict) -> None:
     if head in ("python", ".venv/bin/python"):
         if rest[:1] == ["-m"]:
             module = rest[1]
-            assert (ROOT / (module.replace(".", "/") + ".py")).is_file(), f"no module {module}"
-            if module == "kernel.ops":
+            path = ROOT / module.replace(".", "/")
+            assert path.with_suffix(".py").is_file() or (path / "__main__.py").is_file(), f"no module {module}"
+            if module == "ops":
                 check_ops_command(rest[2:])
             else:
                 assert module in ("kernel.topology", "kernel.migrate") and not rest[2:], argv
@@ -579,8 +580,8 @@ def test_runbooks_show_only_commands_that_exist(compose):
 
 
 @pytest.mark.parametrize("command", [
-    "python -m kernel.ops dlq rebuild",
-    "python -m kernel.ops replay --all",
+    "python -m ops dlq rebuild",
+    "python -m ops replay --all",
     "python -m kernel.nothing",
     "docker compose logs worker",
     "kubectl -n steunpunt logs deploy/worker",

@@ -4,8 +4,8 @@ services.gateway.evaluations.routes). The public survey page (/evaluations/<toke
 part of the JSON API."""
 from __future__ import annotations
 
-from services.evaluation import schemas as evaluation_schemas
-from services.evaluation.domain import STAGES
+from services.evaluation import api as evaluation_schemas
+from services.evaluation.api import STAGES
 from services.gateway.core.openapi import query_parameter
 
 COMPONENTS = {

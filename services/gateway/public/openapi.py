@@ -3,7 +3,7 @@ operations name (the routes declare their operations, services.gateway.public.ro
 schemas the registration service loads and dumps with."""
 from __future__ import annotations
 
-from services.registration import schemas as registration
+from services.registration import api as registration
 
 COMPONENTS = {
     "RegistrationRequest": registration.RegistrationRequestSchema,

@@ -44,7 +44,7 @@ from services.gateway.core.pages import Page, environment
 from services.gateway.core.security import http
 from services.gateway.reporting import dashboard_view, report_view
 from services.gateway.reporting.openapi import COMPONENTS, LANG_PARAMETER, UNTIL_PARAMETER, YEARS_PARAMETER
-from services.reporting.report import MAX_PREVIOUS_YEARS
+from services.reporting.api import MAX_PREVIOUS_YEARS
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ services.gateway.requests.routes)."""
 from __future__ import annotations
 
 from services.gateway.core.openapi import query_parameter
-from services.requests import schemas as requests_schemas
+from services.requests import api as requests_schemas
 
 COMPONENTS = {
     "RequestIntake": requests_schemas.PublicIntakeSchema,

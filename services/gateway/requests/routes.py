@@ -16,6 +16,7 @@ import re
 
 from werkzeug.wrappers import Response
 
+from kernel.config import answer_within_working_days
 from kernel.errors import DomainError, ValidationFailed
 from kernel.rules import LANGUAGES
 from services.gateway.core import forms
@@ -26,7 +27,6 @@ from services.gateway.core.openapi import operation
 from services.gateway.core.pages import Page
 from services.gateway.core.security import http
 from services.gateway.requests.openapi import COMPONENTS, FILTER_PARAMETERS, PAGE_PARAMETERS
-from services.requests.domain import answer_within_working_days
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from services.registration import schemas as registration
+from services.registration import api as registration
 
 
 class NotificationLogEntrySchema(Schema):

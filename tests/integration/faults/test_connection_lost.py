@@ -62,7 +62,7 @@ def publish(amqp_uri: str, event: dict) -> None:
 def test_connection_lost_under_a_running_handler_neither_kills_the_service_nor_double_counts(
     platform_config, container_factory, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(topology, "platform_service_classes", lambda: [HeldCounter])
+    monkeypatch.setattr(topology, "platform_consumers", lambda: topology.consumers_of(HeldCounter))
     url = f"sqlite:///{tmp_path}/heldcounter.db"
     engine = create_engine(url)
     kernel_metadata.create_all(engine)

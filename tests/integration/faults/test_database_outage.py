@@ -3,7 +3,7 @@ ALLOW_CONNECTIONS false, its sessions terminated), then comes back.
 
 Consumer (reporting): while its database is away its handler fails; an outage shorter than the
 retry back-off is absorbed by the retries, a longer one dead-letters what exhausted its
-attempts, and `python -m kernel.ops dlq replay --all` brings those back. In the end every
+attempts, and `python -m ops dlq replay --all` brings those back. In the end every
 event is counted once and the figures are complete.
 
 Producer (registration, called through the gateway): a request while its database is away is
@@ -191,7 +191,7 @@ def test_consumer_database_away_is_retried_or_dead_lettered_and_replayed_nothing
     config_path = tmp_path / "ops-config.yml"
     config_path.write_text(yaml.safe_dump(config))
     publisher = eventlet.spawn(publish_steadily, amqp, third)  # while the stream goes on
-    replay = subprocess.run([sys.executable, "-m", "kernel.ops", "--config", str(config_path), "dlq", "replay", "--all"],
+    replay = subprocess.run([sys.executable, "-m", "ops", "--config", str(config_path), "dlq", "replay", "--all"],
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert replay.returncode == 0, replay.stdout + replay.stderr
     assert f"replayed {len(dead)} of {len(dead)}" in replay.stdout

@@ -20,7 +20,7 @@ from tests.integration.kernel.fixture_services import BatchCounter, Producer, ba
 def test_batches_count_every_event_once_and_dead_letter_only_the_poison(
     kernel_config, container_factory, counter_db, monkeypatch
 ):
-    monkeypatch.setattr(topology, "platform_service_classes", lambda: [Producer, BatchCounter])
+    monkeypatch.setattr(topology, "platform_consumers", lambda: topology.consumers_of(Producer, BatchCounter))
     container_factory(Producer, kernel_config).start()
     with ServiceRpcProxy("registration", kernel_config) as rpc:
         event_ids = rpc.emit(1000)  # published before the consumer ever ran
@@ -53,7 +53,7 @@ def test_batches_count_every_event_once_and_dead_letter_only_the_poison(
 def test_a_body_that_is_not_json_or_not_an_event_is_dead_lettered_and_the_rest_counted(
     kernel_config, container_factory, counter_db, monkeypatch
 ):
-    monkeypatch.setattr(topology, "platform_service_classes", lambda: [BatchCounter])
+    monkeypatch.setattr(topology, "platform_consumers", lambda: topology.consumers_of(BatchCounter))
     good = new_event("registration", "activity.completed", {"activity_id": "a1"})
     exchange = Exchange("registration.events", type="topic")
     topology.declare(kernel_config, [BatchCounter])  # the queue exists before anything is published
@@ -98,7 +98,7 @@ class SlowWhoCounts:
 def test_a_lower_priority_worker_gets_events_only_while_the_first_has_its_hands_full(
     kernel_config, container_factory, counter_db, monkeypatch
 ):
-    monkeypatch.setattr(topology, "platform_service_classes", lambda: [Producer, SlowWhoCounts])
+    monkeypatch.setattr(topology, "platform_consumers", lambda: topology.consumers_of(Producer, SlowWhoCounts))
     container_factory(Producer, kernel_config).start()
     for worker, priority in (("first", 0), ("second", -1)):
         config = dict(kernel_config, WORKER=worker, EVENTS=dict(kernel_config["EVENTS"], BATCH_CONSUMER_PRIORITY=priority))

@@ -22,10 +22,10 @@ def seen_rows(engine):
 
 @pytest.fixture
 def platform_with(monkeypatch):
-    """Make `classes` the platform's services, as services/*/service.py would be."""
+    """Make the consumers of `classes` the platform's, as kernel.contract.CONSUMERS lists the services'."""
 
     def use(*classes):
-        monkeypatch.setattr(topology, "platform_service_classes", lambda: list(classes))
+        monkeypatch.setattr(topology, "platform_consumers", lambda: topology.consumers_of(*classes))
 
     return use
 

@@ -27,7 +27,7 @@ def value(samples, name, **labels):
 def test_published_consumed_retried_dead_lettered_and_entrypoints_are_counted(
     kernel_config, container_factory, free_port, monkeypatch
 ):
-    monkeypatch.setattr(topology, "platform_service_classes", lambda: [Producer, FailingCounter])
+    monkeypatch.setattr(topology, "platform_consumers", lambda: topology.consumers_of(Producer, FailingCounter))
     kernel_config["METRICS"]["PORTS"] = {"registration": free_port}
     container_factory(Producer, kernel_config).start()
     container_factory(FailingCounter, kernel_config).start()

@@ -17,7 +17,7 @@ from tests.integration.kernel.fixture_services import Producer, RepairableCounte
 
 def ops(config_path, *args):
     done = subprocess.run(
-        [sys.executable, "-m", "kernel.ops", "--config", str(config_path), *args],
+        [sys.executable, "-m", "ops", "--config", str(config_path), *args],
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )
     return done.returncode, done.stdout, done.stderr
@@ -25,7 +25,7 @@ def ops(config_path, *args):
 
 def test_poison_is_listed_then_replayed_after_the_fix(kernel_config, container_factory, counter_db, tmp_path,
                                                       monkeypatch):
-    monkeypatch.setattr(topology, "platform_service_classes", lambda: [Producer, RepairableCounter])
+    monkeypatch.setattr(topology, "platform_consumers", lambda: topology.consumers_of(Producer, RepairableCounter))
     config_path = tmp_path / "config.yml"
     config_path.write_text(yaml.safe_dump(kernel_config))
     container_factory(Producer, kernel_config).start()
@@ -63,7 +63,7 @@ def test_poison_is_listed_then_replayed_after_the_fix(kernel_config, container_f
 
 
 def test_purge_asks_for_yes_and_unknown_ids_match_nothing(kernel_config, container_factory, tmp_path, monkeypatch):
-    monkeypatch.setattr(topology, "platform_service_classes", lambda: [Producer, RepairableCounter])
+    monkeypatch.setattr(topology, "platform_consumers", lambda: topology.consumers_of(Producer, RepairableCounter))
     config_path = tmp_path / "config.yml"
     config_path.write_text(yaml.safe_dump(kernel_config))
     container_factory(Producer, kernel_config).start()

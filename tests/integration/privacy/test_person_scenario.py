@@ -1,6 +1,6 @@
 """Issues #7 and #8 end to end, through the real services on the real RabbitMQ (SQLite): a person
 registers with needs and a begeleider, attends, answers the survey, asks the request desk for support
-with the same address, and gets their mail (captured). `python -m kernel.ops person export` returns
+with the same address, and gets their mail (captured). `python -m ops person export` returns
 it all, service by service; `person erase --yes` leaves no trace of their name, address or phone in
 any service's database, while every KPI document stays exactly the same; erasing again is harmless,
 an unknown address exits 1 and a service that does not answer exits 2 before anything is erased."""
@@ -19,8 +19,8 @@ from sqlalchemy import create_engine, select
 
 from kernel.config import CENTRE_TIMEZONE, ROOT, SERVICES
 from kernel.errors import NotFound
-from kernel.ops import main as ops_main
 from kernel.tables import processed_events
+from ops import main as ops_main
 from services.evaluation.service import EvaluationService
 from services.notifications.service import NotificationsService
 from services.registration.service import RegistrationService
@@ -45,7 +45,7 @@ TITLE = "Vorming: samen privacy"
 
 def ops(config_path, *args):
     """The command line as on-call runs it: its own process (no eventlet monkey-patching there)."""
-    done = subprocess.run([sys.executable, "-m", "kernel.ops", "--config", str(config_path), *args], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "ops", "--config", str(config_path), *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     return done.returncode, done.stdout, done.stderr
 

@@ -1,4 +1,4 @@
-"""Prior years through the ops command (python -m kernel.ops reporting ...) on SQLite and
+"""Prior years through the ops command (python -m ops reporting ...) on SQLite and
 PostgreSQL: a live year exported and imported back as a prior year has the same figures; a file
 that does not fit the document is refused whole, with every line it could not read."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from kernel import ops
+import ops
 from services.reporting import prior, store
 from services.reporting.models import prior_figures
 from tests.integration.reporting import stream

@@ -81,7 +81,7 @@ def ops_rebuild(config, tmp_path, *args) -> subprocess.CompletedProcess:
     """The on-call command, as on-call runs it."""
     path = tmp_path / "platform.yml"
     path.write_text(yaml.safe_dump(config))
-    return subprocess.run([sys.executable, "-m", "kernel.ops", "--config", str(path), "rebuild-reporting", *args],
+    return subprocess.run([sys.executable, "-m", "ops", "--config", str(path), "rebuild-reporting", *args],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 

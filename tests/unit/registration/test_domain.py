@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 
+from kernel.rules import OrgProfile, TargetGroupPolicy
 from services.registration import domain
 from services.registration.domain import (
     AccessDenied,
@@ -12,7 +13,6 @@ from services.registration.domain import (
     Organisation,
     Person,
     StateConflict,
-    TargetGroupPolicy,
 )
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -82,7 +82,7 @@ def test_organisation_update_recomputes_target_group():
 
 
 def test_without_organisation_individuals_and_informal_initiatives():
-    assert INDIVIDUAL == domain.OrgProfile(None, "individu", False, "secondary")
+    assert INDIVIDUAL == OrgProfile(None, "individu", False, "secondary")
     informal = domain.profile_without_organisation("informal_initiative", POLICY)
     assert (informal.org_type, informal.recognised, informal.target_group) == ("civiel_scw", False, "secondary")
 

@@ -3,8 +3,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from kernel.rules import TargetGroupPolicy
 from services.registration import domain
-from services.registration.domain import Activity, Person, TargetGroupPolicy
+from services.registration.domain import Activity, Person
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=20)

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from kernel.config import CENTRE_TIMEZONE
+from kernel.rules import OrgProfile, TargetGroupPolicy
 from services.requests import domain
 from services.requests.domain import (
     ACCEPTED,
@@ -19,7 +20,6 @@ from services.requests.domain import (
     Request,
     StaffMember,
     StateConflict,
-    TargetGroupPolicy,
 )
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
@@ -122,7 +122,7 @@ def test_requester_profile_follows_the_target_group_policy():
     by_type = TargetGroupPolicy("org_type", ["civiel_scw"])
     assert domain.requester_profile(None, "civiel_scw", by_type).target_group == "primary"
     assert domain.requester_profile(None, "vereniging", POLICY).target_group == "secondary"  # not in the directory
-    directory = domain.OrgProfile("org-1", "vereniging", True, "primary")
+    directory = OrgProfile("org-1", "vereniging", True, "primary")
     assert domain.requester_profile(directory, None, POLICY) is directory
     with pytest.raises(InvalidInput) as caught:
         domain.requester_profile(None, "club", POLICY)

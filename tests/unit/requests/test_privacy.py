@@ -2,8 +2,9 @@
 mentions of them go, the question and every funnel fact stay."""
 from datetime import UTC, datetime, timedelta
 
+from kernel.rules import TargetGroupPolicy
 from services.requests import domain
-from services.requests.domain import Request, TargetGroupPolicy
+from services.requests.domain import Request
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=3)

@@ -1,5 +1,5 @@
-"""`python -m kernel.ops person ...`: export or erase everything the platform holds about one person
-(GDPR, issues #7 and #8; docs/PRIVACY.md).
+"""`python -m ops person ...`: export or erase everything the platform holds about one person
+(GDPR; docs/PRIVACY.md).
 
     person export --email ADDRESS [--output FILE]
         one JSON document with a section per service (registration, requests, evaluation,
@@ -26,11 +26,12 @@ import time
 from datetime import UTC, datetime
 
 import kernel.errors  # the RPC errors services raise arrive as these classes
+from ops.progress import show_progress
 
 DEFAULT_RPC_TIMEOUT = 30.0
 DEFAULT_WAIT_SECONDS = 60.0
 POLL_SECONDS = 0.25
-SERVICES = ("registration", "requests", "evaluation", "notifications")
+WAITING_LABEL = "waiting for the consumers"
 
 
 class Unavailable(Exception):
@@ -42,19 +43,21 @@ class Unavailable(Exception):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    email_help = "the person's address (participant, begeleider or requester)"
+    timeout_help = (f"seconds to wait for each service's answer "
+                    f"(default RPC_TIMEOUT_SECONDS, {DEFAULT_RPC_TIMEOUT:g})")
     actions = parser.add_subparsers(dest="person_action", required=True)
     export = actions.add_parser("export", help="everything held about one person, as JSON")
-    export.add_argument("--email", required=True, help="the person's address (participant, begeleider or requester)")
+    export.add_argument("--email", required=True, help=email_help)
     export.add_argument("--output", help="write the JSON here (readable by its owner only) instead of stdout")
-    export.add_argument("--timeout", type=float, default=None,
-                        help=f"seconds to wait for each service's answer (default RPC_TIMEOUT_SECONDS, {DEFAULT_RPC_TIMEOUT:g})")
+    export.add_argument("--timeout", type=float, default=None, help=timeout_help)
     erase = actions.add_parser("erase", help="erase or anonymise everything held about one person")
-    erase.add_argument("--email", required=True, help="the person's address (participant, begeleider or requester)")
+    erase.add_argument("--email", required=True, help=email_help)
     erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     erase.add_argument("--wait", type=float, default=DEFAULT_WAIT_SECONDS,
-                       help=f"seconds to wait for the consumers to process the erasure (default {DEFAULT_WAIT_SECONDS:g})")
-    erase.add_argument("--timeout", type=float, default=None,
-                       help=f"seconds to wait for each service's answer (default RPC_TIMEOUT_SECONDS, {DEFAULT_RPC_TIMEOUT:g})")
+                       help="seconds to wait for the consumers to process the erasure "
+                            f"(default {DEFAULT_WAIT_SECONDS:g})")
+    erase.add_argument("--timeout", type=float, default=None, help=timeout_help)
 
 
 def run(config: dict, args) -> int:
@@ -131,7 +134,8 @@ def gather(services: Services, address: str) -> dict:
     request_ids = [r["request_id"] for r in requests["requests"]]
     evaluation = {"persons": [services.call("evaluation", "export_person", pid) for pid in person_ids]}
     notifications = {
-        "persons": [{"person_id": pid, **services.call("notifications", "export_person", pid)} for pid in person_ids],
+        "persons": [{"person_id": pid, **services.call("notifications", "export_person", pid)}
+                    for pid in person_ids],
         "requests": [{"request_id": rid, **services.call("notifications", "export_requester", rid)}
                      for rid in request_ids],
     }
@@ -224,14 +228,15 @@ def erase(services: Services, address: str, yes: bool, wait_seconds: float) -> i
     pending |= {("notifications", "request", rid) for rid in requests["request_ids"]}
     total = len(pending)
     deadline = time.monotonic() + wait_seconds
-    _progress(total - len(pending), total)
+    show_progress(total - len(pending), total, WAITING_LABEL)
     while pending:
         pending = {check for check in pending if not _processed(services, *check)}
-        _progress(total - len(pending), total)
+        show_progress(total - len(pending), total, WAITING_LABEL)
         if pending and time.monotonic() > deadline:
             print(f"\nthe erasure is committed, but not yet processed within {wait_seconds:g} s by: "
                   + ", ".join(sorted(f"{service} ({kind} {ref})" for service, kind, ref in pending))
-                  + "; they will once they run again (`python -m kernel.ops status` shows their queues)", file=sys.stderr)
+                  + "; they will once they run again (`python -m ops status` shows their queues)",
+                  file=sys.stderr)
             return 2
         if pending:
             time.sleep(POLL_SECONDS)
@@ -240,7 +245,8 @@ def erase(services: Services, address: str, yes: bool, wait_seconds: float) -> i
     print(f"  registration:  {len(erased)} person(s) erased {erased}"
           + (f", {len(before)} erased before {before}" if before else "")
           + f"; begeleider data removed from {accompanied} other registration(s)")
-    print(f"  requests:      requester anonymised on {requests['erased']} request(s) {requests['request_ids']}")
+    print(f"  requests:      requester anonymised on {requests['erased']} request(s) "
+          f"{requests['request_ids']}")
     print(f"  evaluation:    answers and attendance of {len(person_ids)} person(s) anonymised")
     print(f"  notifications: messages to {len(person_ids)} person(s) and {len(requests['request_ids'])} "
           "requester(s) purged")
@@ -255,11 +261,3 @@ def _processed(services: Services, service: str, kind: str, ref: str) -> bool:
         return held["erased"] and not held["attendance"] and not held["surveys"]
     held = services.call("notifications", "export_person" if kind == "person" else "export_requester", ref)
     return not held["messages"] and not held["captured_mail"]
-
-
-def _progress(done: int, total: int) -> None:
-    width = 30
-    filled = width * done // max(total, 1)
-    end = "\n" if done == total else ""
-    sys.stderr.write(f"\rwaiting for the consumers [{'#' * filled}{'.' * (width - filled)}] {done}/{total}{end}")
-    sys.stderr.flush()
