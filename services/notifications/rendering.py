@@ -130,6 +130,7 @@ def render(template: str, language: str, context: dict) -> Rendered:
         # a timestamp (ISO text or datetime) as a day, or a day and time, in the centre's time zone
         "day": lambda value: t.date(_datetime(value)) if value else "",
         "moment": lambda value: t.moment(_datetime(value)) if value else "",
+        "number": lambda value: _number(t, value),
     }
     if activity and activity.get("starts_at") and activity.get("ends_at"):
         values["when"] = i18n.format_range(t, activity["starts_at"], activity["ends_at"])
@@ -143,6 +144,13 @@ def render(template: str, language: str, context: dict) -> Rendered:
             ics(activity, sequence=int(context.get("sequence") or 0), description=text).encode("utf-8"),
         ))
     return Rendered(template, lang, subject, _tidy(text), html, attachments)
+
+
+def _number(t: i18n.Translator, value) -> str:
+    """A figure the reader's way: a whole number as it is, a fraction with one decimal (64,5 / 64.5)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    return t.decimal(value, 0 if isinstance(value, int) else 1)
 
 
 def _subject(template: str, t: i18n.Translator, values: dict) -> str:

@@ -251,3 +251,24 @@ def test_ops_alert_due_firing_once_per_window_resolved_once_after_a_firing():
     assert domain.ops_alert_due("resolved", t0, None, minutes[1], 900)
     assert not domain.ops_alert_due("resolved", t0, minutes[1], minutes[2], 900)  # once
     assert domain.ops_alert_due("resolved", minutes[20], minutes[1], minutes[30], 900)  # the next episode
+
+
+@pytest.mark.parametrize("lang, value, threshold", [("nl", "64,5", "70,0"), ("en", "64.5", "70.0"),
+                                                    ("fr", "64,5", "70,0")])
+def test_kpi_alert_writes_the_figures_the_readers_way(lang, value, threshold):
+    text = rendering.render("kpi_alert", lang, rendering.sample_context("kpi_alert")).text
+    assert value in text and threshold in text
+    nps = rendering.render("kpi_alert", lang, {**rendering.sample_context("kpi_alert"), "value": -12, "threshold": 0})
+    assert "-12" in nps.text
+
+
+@pytest.mark.parametrize("lang, one, five", [
+    ("nl", "Binnen 1 werkdag krijg", "Binnen 5 werkdagen krijg"),
+    ("en", "within 1 working day.", "within 5 working days."),
+    ("fr", "de 1 jour ouvrable.", "les 5 jours ouvrables."),
+])
+def test_working_days_are_a_plural(lang, one, five):
+    def text(days):
+        return rendering.render("request_acknowledgement", lang, {"name": "An", "answer_within": days}).text
+
+    assert one in text(1) and five in text(5)
