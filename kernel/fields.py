@@ -1,12 +1,11 @@
 """marshmallow fields shared by the services' RPC schemas: trimmed text, e-mail addresses, goal codes,
-percentages, and the strict base schema that refuses unknown input fields (nothing slips in
-unnoticed, such as an ID document number). The gateway's OpenAPI description uses them too."""
+and the strict base schema that refuses unknown input fields (nothing slips in unnoticed, such as an
+ID document number)."""
 from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
 GOAL_PATTERN = r"^[A-Z]{1,4}\d+(\.[A-Z]{1,4}\d+)*$"  # e.g. SD1.OD4
-PERCENTAGE = {"description": "Percentage, one decimal; null when nothing was measured."}
 
 
 class StrictSchema(Schema):
@@ -69,5 +68,8 @@ def goal_code(**kwargs) -> NullableTrimmed:
 
 
 def percentage(**options) -> fields.Float:
-    """A percentage with one decimal, None when nothing was measured (`options`: e.g. required)."""
-    return fields.Float(allow_none=True, metadata=PERCENTAGE, **options)
+    """A percentage with one decimal; null when nothing was measured (DESIGN.md's rule for every KPI
+    percentage)."""
+    return fields.Float(
+        allow_none=True, metadata={"description": "Percentage, one decimal; null when nothing was measured."},
+        **options)

@@ -1,6 +1,6 @@
 """Evaluation service: satisfaction surveys after an activity (issue #4).
 
-Thin nameko layer around services/evaluation/domain.py:
+Thin nameko layer around services/evaluation/domain.py (the rules) and repository.py (the SQL):
 
 - event handlers keep registration's facts (activity kind and dates, completion, cancellation,
   attendance, erased persons) in this service's own tables, idempotently (`uow.claim`) and in
@@ -30,8 +30,6 @@ from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.timer import Timer
-from sqlalchemy import and_, exists, or_, select
-from sqlalchemy.exc import IntegrityError
 
 from kernel import health
 from kernel.config import ROOT, secret_key
@@ -40,14 +38,12 @@ from kernel.dependencies import Database
 from kernel.errors import Conflict, Gone, NotFound, ValidationFailed
 from kernel.rules import InvalidInput
 from kernel.tables import utcnow
-from services.evaluation import domain, schemas
+from services.evaluation import domain, repository, schemas
 from services.evaluation.domain import Activity, Attendance, ErasedPerson, Evaluation
-from services.evaluation.models import activities, attendance, evaluations
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DUE_CHECK_SECONDS = 300
-BATCH = 500
 
 _report = schemas.ActivityReportSchema()
 _summary = schemas.ActivitySummarySchema()
@@ -158,28 +154,11 @@ class EvaluationService(health.HealthRpc):
 
     # --- registration's facts ------------------------------------------------------------------------------
 
-    @staticmethod
-    def _activity(session, activity_id: str, now: datetime) -> Activity:
-        """The activity's facts, made on the first event about it (whichever that is); its row is locked
-        (PostgreSQL) so concurrent handlers of its events apply one after the other."""
-        locked = select(Activity).where(activities.c.activity_id == activity_id).with_for_update()
-        activity = session.execute(locked).scalars().first()
-        if activity is None:
-            candidate = Activity(activity_id, updated_at=now)
-            try:
-                with session.begin_nested():
-                    session.add(candidate)
-                    session.flush()
-                return candidate
-            except IntegrityError:  # made meanwhile by a concurrent handler (PostgreSQL)
-                activity = session.execute(locked).scalars().one()
-        return activity
-
     def _on_schedule(self, event):
         data, now = event["data"], self.clock.now()
         with self.db.unit_of_work() as uow:
             if uow.claim(event):
-                self._activity(uow.session, data["activity_id"], now).schedule(
+                repository.activity_facts(uow.session, data["activity_id"], now).schedule(
                     data["kind"], _aware(data["starts_at"]), _aware(data["ends_at"]), _aware(event["occurred_at"]),
                     now,
                 )
@@ -197,7 +176,7 @@ class EvaluationService(health.HealthRpc):
         now = self.clock.now()
         with self.db.unit_of_work() as uow:
             if uow.claim(event):
-                self._activity(uow.session, event["data"]["activity_id"], now).complete(
+                repository.activity_facts(uow.session, event["data"]["activity_id"], now).complete(
                     _aware(event["occurred_at"]), now)
 
     @event_handler("registration", "activity.cancelled")
@@ -206,10 +185,8 @@ class EvaluationService(health.HealthRpc):
         activity_id, now = event["data"]["activity_id"], self.clock.now()
         with self.db.unit_of_work() as uow:
             if uow.claim(event):
-                self._activity(uow.session, activity_id, now).cancel(_aware(event["occurred_at"]), now)
-                for evaluation in uow.session.execute(
-                    select(Evaluation).where(evaluations.c.activity_id == activity_id)
-                ).scalars():
+                repository.activity_facts(uow.session, activity_id, now).cancel(_aware(event["occurred_at"]), now)
+                for evaluation in repository.evaluations_of_activity(uow.session, activity_id):
                     evaluation.close(now)
 
     @event_handler("registration", "attendance.recorded")
@@ -219,8 +196,8 @@ class EvaluationService(health.HealthRpc):
             if not uow.claim(event):
                 return
             session = uow.session
-            erased = session.get(ErasedPerson, data["person_id"]) is not None
-            row = session.get(Attendance, data["registration_id"])
+            erased = repository.is_erased(session, data["person_id"])
+            row = repository.find_attendance(session, data["registration_id"])
             if row is None:
                 row = Attendance(data["registration_id"], data["activity_id"], data["person_id"],
                                  _aware(event["occurred_at"]))
@@ -239,13 +216,11 @@ class EvaluationService(health.HealthRpc):
             if not uow.claim(event):
                 return
             session = uow.session
-            if session.get(ErasedPerson, person_id) is None:
+            if not repository.is_erased(session, person_id):
                 session.add(ErasedPerson(person_id, now))
-            for row in session.execute(select(Attendance).where(attendance.c.person_id == person_id)).scalars():
+            for row in repository.attendance_of_person(session, person_id):
                 row.erase(now)
-            for evaluation in session.execute(
-                select(Evaluation).where(evaluations.c.person_id == person_id)
-            ).scalars():
+            for evaluation in repository.evaluations_of_person(session, person_id):
                 evaluation.anonymise(now)
 
     @rpc
@@ -257,15 +232,8 @@ class EvaluationService(health.HealthRpc):
             return {"person_id": person_id, "erased": False, "attendance": [], "surveys": []}
         now = self.clock.now()
         with self.db.read() as session:
-            erased = session.get(ErasedPerson, person_id) is not None
-            attended = session.execute(
-                select(Attendance).where(attendance.c.person_id == person_id)
-                .order_by(attendance.c.recorded_at, attendance.c.registration_id)
-            ).scalars().all()
-            surveys = session.execute(
-                select(Evaluation).where(evaluations.c.person_id == person_id)
-                .order_by(evaluations.c.requested_at, evaluations.c.evaluation_id)
-            ).scalars().all()
+            erased = repository.is_erased(session, person_id)
+            attended, surveys = repository.person_records(session, person_id)
             return {
                 "person_id": person_id,
                 "erased": erased,
@@ -312,77 +280,36 @@ class EvaluationService(health.HealthRpc):
 
     def _invitation_candidates(self, now: datetime, settings: domain.Settings) -> list[str]:
         """Activities with an attendee not yet invited for a stage that may be due (the domain decides)."""
-        a, att, ev = activities.c, attendance.c, evaluations.c
-
-        def uninvited(stage):
-            return exists(
-                select(att.registration_id)
-                .where(att.activity_id == a.activity_id, att.erased_at.is_(None))
-                .where(~exists(select(ev.evaluation_id).where(ev.registration_id == att.registration_id,
-                                                              ev.stage == stage)))
-            )
-
-        conditions = [and_(a.status == domain.COMPLETED, a.ends_at.is_not(None),
-                           a.ends_at <= now - settings.invite_delay, uninvited(domain.FINAL))]
-        if settings.midway_for_tracks:
-            conditions.append(and_(a.status == domain.SCHEDULED, a.kind.in_(settings.track_kinds),
-                                   a.starts_at <= now, a.ends_at > now, uninvited(domain.MIDWAY)))
         with self.db.read() as session:
-            return list(session.execute(
-                select(a.activity_id).where(or_(*conditions)).order_by(a.ends_at, a.activity_id)
-            ).scalars())
+            return repository.invitation_candidates(session, now, settings)
 
     def _invite(self, activity_id: str, now: datetime, settings: domain.Settings) -> int:
         with self.db.unit_of_work() as uow:
-            session = uow.session
-            activity = session.execute(
-                select(Activity).where(activities.c.activity_id == activity_id).with_for_update()
-            ).scalars().one()
-            attendees = session.execute(
-                select(Attendance).where(attendance.c.activity_id == activity_id)
-            ).scalars().all()
-            already = {
-                (row.registration_id, row.stage)
-                for row in session.execute(
-                    select(evaluations.c.registration_id, evaluations.c.stage)
-                    .where(evaluations.c.activity_id == activity_id)
-                )
-            }
+            activity, attendees, already = repository.invitation_state(uow.session, activity_id)
             planned = domain.plan_invitations(activity, attendees, already, settings, now)
             for evaluation in planned:
-                session.add(evaluation)
+                uow.session.add(evaluation)
                 uow.emit(evaluation.requested_event, evaluation.event_data())
             return len(planned)
 
     def _remind(self, now: datetime, settings: domain.Settings) -> int:
-        ev, total = evaluations.c, 0
+        total = 0
         while True:
             with self.db.unit_of_work() as uow:
-                due = uow.session.execute(
-                    select(Evaluation)
-                    .where(ev.submitted_at.is_(None), ev.closed_at.is_(None), ev.reminder_sent_at.is_(None))
-                    .where(ev.requested_at <= now - settings.reminder_after, ev.closes_at > now)
-                    .order_by(ev.requested_at, ev.evaluation_id).limit(BATCH)
-                    .with_for_update(skip_locked=True)
-                ).scalars().all()
+                due = repository.due_for_reminder(uow.session, now, settings.reminder_after)
                 for evaluation in domain.due_reminders(due, settings, now):
                     uow.emit(domain.REMINDED_EVENT, evaluation.remind(settings, now))
                     total += 1
-            if len(due) < BATCH:
+            if len(due) < repository.BATCH:
                 return total
 
     def _close(self, now: datetime) -> int:
-        ev, total = evaluations.c, 0
+        total = 0
         while True:
             with self.db.unit_of_work() as uow:
-                due = uow.session.execute(
-                    select(Evaluation)
-                    .where(ev.submitted_at.is_(None), ev.closed_at.is_(None), ev.closes_at <= now)
-                    .order_by(ev.closes_at, ev.evaluation_id).limit(BATCH)
-                    .with_for_update(skip_locked=True)
-                ).scalars().all()
+                due = repository.due_for_closing(uow.session, now)
                 total += sum(1 for evaluation in domain.due_closings(due, now) if evaluation.close(now))
-            if len(due) < BATCH:
+            if len(due) < repository.BATCH:
                 return total
 
     # --- for the notifications service ---------------------------------------------------------------------
@@ -395,7 +322,7 @@ class EvaluationService(health.HealthRpc):
             return None
         now = self.clock.now()
         with self.db.read() as session:
-            evaluation = session.get(Evaluation, evaluation_id)
+            evaluation = repository.get_evaluation(session, evaluation_id)
             if evaluation is None:
                 return None
             return _invitation.dump({
@@ -413,11 +340,8 @@ class EvaluationService(health.HealthRpc):
             return {}
         ids = list(dict.fromkeys(e for e in evaluation_ids if _valid_id(e)))
         now = self.clock.now()
-        found: dict = {}
         with self.db.read() as session:
-            for start in range(0, len(ids), 500):  # SQLite caps bound parameters
-                found.update((e.evaluation_id, e) for e in session.execute(
-                    select(Evaluation).where(evaluations.c.evaluation_id.in_(ids[start:start + 500]))).scalars())
+            found = repository.evaluations_by_id(session, ids)
             return {evaluation_id: None if evaluation_id not in found else _invitation.dump({
                 "evaluation_id": e.evaluation_id, "registration_id": e.registration_id,
                 "activity_id": e.activity_id, "stage": e.stage, "status": e.status(now), "closes_at": e.closes_at,
@@ -428,10 +352,7 @@ class EvaluationService(health.HealthRpc):
 
     def _by_link(self, session, token, now: datetime, lock: bool = False) -> Evaluation:
         evaluation_id, expires_at = domain.read_token(link_key(self.config), token)
-        statement = select(Evaluation).where(evaluations.c.evaluation_id == evaluation_id)
-        if lock:
-            statement = statement.with_for_update()
-        return domain.check_link(session.execute(statement).scalars().first(), expires_at, now)
+        return domain.check_link(repository.find_evaluation(session, evaluation_id, lock), expires_at, now)
 
     @rpc
     def get_survey(self, token):
@@ -469,13 +390,10 @@ class EvaluationService(health.HealthRpc):
         stage = _stage(stage)
         now = self.clock.now()
         with self.db.read() as session:
-            activity = session.get(Activity, activity_id) if _valid_id(activity_id) else None
+            activity = repository.find_activity(session, activity_id) if _valid_id(activity_id) else None
             if activity is None:
                 raise NotFound("activity not found")
-            found = session.execute(
-                select(Evaluation).where(evaluations.c.activity_id == activity.activity_id,
-                                         evaluations.c.stage == stage)
-            ).scalars().all()
+            found = repository.evaluations_of_activity(session, activity.activity_id, stage)
             return _report.dump({**self._facts(activity, stage), **domain.stage_report(found, now)})
 
     @rpc
@@ -485,14 +403,9 @@ class EvaluationService(health.HealthRpc):
         now = self.clock.now()
         with self.db.read() as session:
             found: dict[str, list[Evaluation]] = {}
-            for evaluation in session.execute(select(Evaluation).where(evaluations.c.stage == stage)).scalars():
+            for evaluation in repository.evaluations_of_stage(session, stage):
                 found.setdefault(evaluation.activity_id, []).append(evaluation)
-            known = {
-                a.activity_id: a
-                for a in session.execute(
-                    select(Activity).where(activities.c.activity_id.in_(list(found)))
-                ).scalars()
-            } if found else {}
+            known = repository.activities_by_id(session, list(found))
             rows = []
             for activity_id, its in found.items():
                 activity = known.get(activity_id) or Activity(activity_id)
@@ -507,14 +420,9 @@ class EvaluationService(health.HealthRpc):
         """The answers of an activity's surveys (stage default final) as CSV text, one row per answer."""
         stage = _stage(stage)
         with self.db.read() as session:
-            if not _valid_id(activity_id) or session.get(Activity, activity_id) is None:
+            if not _valid_id(activity_id) or repository.find_activity(session, activity_id) is None:
                 raise NotFound("activity not found")
-            answered = session.execute(
-                select(Evaluation)
-                .where(evaluations.c.activity_id == activity_id, evaluations.c.stage == stage,
-                       evaluations.c.submitted_at.is_not(None))
-                .order_by(evaluations.c.submitted_at, evaluations.c.evaluation_id)
-            ).scalars().all()
+            answered = repository.answered(session, activity_id, stage)
             out = io.StringIO()
             writer = csv.writer(out, lineterminator="\r\n")
             writer.writerow(CSV_COLUMNS)

@@ -1,8 +1,9 @@
 """Registration service: nameko RPC entrypoints, kept thin.
 
 Each entrypoint loads its input with a schema (ValidationFailed with field
-messages on error), opens one unit of work, lets the domain decide, emits the
-events into the outbox in the same transaction and returns JSON-able dicts.
+messages on error), opens one unit of work, loads and saves through
+repository.py, lets the domain decide, emits the events into the outbox in
+the same transaction and returns JSON-able dicts.
 A rule violation raises before the commit, so nothing is half-written.
 """
 from __future__ import annotations
@@ -12,9 +13,6 @@ import secrets
 
 from nameko.dependency_providers import Config
 from nameko.rpc import rpc
-from sqlalchemy import func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 
 from kernel import health
 from kernel.config import ROOT, secret_key
@@ -23,9 +21,8 @@ from kernel.errors import NotFound, ValidationFailed
 from kernel.inputs import domain_errors, existing_id, load
 from kernel.rules import TargetGroupPolicy
 from kernel.tables import utcnow
-from services.registration import domain, schemas
+from services.registration import domain, repository, schemas
 from services.registration.domain import Activity, Organisation, Person, Registration
-from services.registration.models import activities, organisations, persons, registrations
 
 _organisation_input = schemas.OrganisationInputSchema()
 _organisation_update = schemas.OrganisationUpdateSchema()
@@ -42,17 +39,6 @@ _staff_registration = schemas.StaffRegistrationSchema()
 _attendance = schemas.AttendanceSchema()
 
 log = logging.getLogger(__name__)
-
-# INSERT ... ON CONFLICT DO NOTHING is spelled per dialect in SQLAlchemy
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-
-
-
-
-
-
-
-
 
 
 # --- views -------------------------------------------------------------------------------------------------
@@ -103,60 +89,6 @@ class RegistrationService(health.HealthRpc):
     def _cancel_link_key(self) -> bytes:
         return cancel_link_key(self.config)
 
-    @staticmethod
-    def _organisation(session, organisation_id) -> Organisation:
-        organisation = session.get(Organisation, existing_id(organisation_id, "organisation"))
-        if organisation is None:
-            raise NotFound("organisation not found")
-        return organisation
-
-    @staticmethod
-    def _activity(session, activity_id, lock: bool = False) -> Activity:
-        """The activity; `lock` takes its row lock (PostgreSQL) before seats are counted."""
-        statement = select(Activity).where(activities.c.activity_id == existing_id(activity_id, "activity"))
-        if lock:
-            statement = statement.with_for_update()
-        activity = session.execute(statement).scalars().first()
-        if activity is None:
-            raise NotFound("activity not found")
-        return activity
-
-    @classmethod
-    def _registration(cls, session, registration_id=None, token=None) -> tuple[Activity, Registration]:
-        """A registration and its (locked) activity, by id or by cancel token."""
-        if token is not None:
-            if not isinstance(token, str) or not token or len(token) > 200:
-                raise NotFound("registration not found")
-            column, value = registrations.c.cancel_token_hash, domain.hash_token(token)
-        else:
-            column, value = registrations.c.registration_id, existing_id(registration_id, "registration")
-        activity_id = session.execute(select(registrations.c.activity_id).where(column == value)).scalar()
-        if activity_id is None:
-            raise NotFound("registration not found")
-        activity = cls._activity(session, activity_id, lock=True)
-        registration = next(r for r in activity.registrations if getattr(r, column.key) == value)
-        return activity, registration
-
-    @staticmethod
-    def _person(session, identity_key: str, name: str, email: str | None, now) -> Person:
-        """The person with this identity, created on first registration: one INSERT for a newcomer
-        (a person created meanwhile by a concurrent transaction is simply found)."""
-        candidate = Person.new(identity_key, name, email, now)
-        dialect_insert = _INSERTS[session.get_bind().dialect.name]
-        created = session.execute(
-            dialect_insert(persons).values(
-                person_id=candidate.person_id, identity_key=identity_key, name=candidate.name,
-                email=candidate.email, created_at=now, updated_at=now,
-            ).on_conflict_do_nothing(index_elements=[persons.c.identity_key]).returning(persons.c.person_id)
-        ).first()
-        if created is not None:
-            return candidate
-        person = session.execute(select(Person).where(persons.c.identity_key == identity_key)).scalars().one()
-        if person.name != name:
-            person.name = name
-            person.updated_at = now
-        return person
-
     # --- organisations -------------------------------------------------------------------------------------
 
     @rpc
@@ -176,7 +108,7 @@ class RegistrationService(health.HealthRpc):
         data = load(_organisation_update, payload, partial=True)
         now = utcnow()
         with domain_errors(), self.db.unit_of_work() as uow:
-            organisation = self._organisation(uow.session, organisation_id)
+            organisation = repository.organisation(uow.session, organisation_id)
             organisation.update(data, self._policy(), now)
             uow.emit("organisation.updated", _organisation_event(organisation))
             return organisation_view(organisation)
@@ -184,14 +116,12 @@ class RegistrationService(health.HealthRpc):
     @rpc
     def get_organisation(self, organisation_id):
         with self.db.unit_of_work() as uow:
-            return organisation_view(self._organisation(uow.session, organisation_id))
+            return organisation_view(repository.organisation(uow.session, organisation_id))
 
     @rpc
     def list_organisations(self):
         with self.db.read() as session:
-            found = session.execute(
-                select(Organisation).order_by(organisations.c.name, organisations.c.organisation_id)
-            ).scalars()
+            found = repository.organisations_by_name(session)
             return sorted((organisation_view(o) for o in found), key=lambda o: (o["name"].casefold(), o["name"]))
 
     # --- activities ----------------------------------------------------------------------------------------
@@ -211,7 +141,7 @@ class RegistrationService(health.HealthRpc):
         data = load(_activity_update, payload, partial=True)
         now = utcnow()
         with domain_errors(), self.db.unit_of_work() as uow:
-            activity = self._activity(uow.session, activity_id, lock=True)
+            activity = repository.activity(uow.session, activity_id, lock=True)
             promoted = activity.update(data, now)
             uow.emit("activity.updated", activity.scheduled_event())
             for registration in promoted:
@@ -223,7 +153,7 @@ class RegistrationService(health.HealthRpc):
         data = load(_cancel_activity, {"reason": reason if isinstance(reason, str) else ""})
         now = utcnow()
         with domain_errors(), self.db.unit_of_work() as uow:
-            activity = self._activity(uow.session, activity_id, lock=True)
+            activity = repository.activity(uow.session, activity_id, lock=True)
             cancelled = activity.cancel(data["reason"], now)
             uow.emit("activity.cancelled", {"activity_id": activity.activity_id, "reason": data["reason"]})
             for registration in cancelled:
@@ -234,7 +164,7 @@ class RegistrationService(health.HealthRpc):
     def complete_activity(self, activity_id):
         now = utcnow()
         with domain_errors(), self.db.unit_of_work() as uow:
-            activity = self._activity(uow.session, activity_id, lock=True)
+            activity = repository.activity(uow.session, activity_id, lock=True)
             activity.complete(now)
             uow.emit("activity.completed", {"activity_id": activity.activity_id})
             return activity_view(activity, now)
@@ -243,16 +173,13 @@ class RegistrationService(health.HealthRpc):
     def get_activity(self, activity_id):
         now = utcnow()
         with self.db.read() as session:
-            return activity_view(self._activity(session, activity_id), now)
+            return activity_view(repository.activity(session, activity_id), now)
 
     @rpc
     def list_activities(self):
         now = utcnow()
         with self.db.read() as session:
-            found = session.execute(
-                select(Activity).order_by(activities.c.starts_at, activities.c.title)
-            ).scalars().all()
-            return [activity_view(a, now) for a in found]
+            return [activity_view(a, now) for a in repository.activities_in_order(session)]
 
     @rpc
     def activity_titles(self, activity_ids):
@@ -261,12 +188,8 @@ class RegistrationService(health.HealthRpc):
         if not isinstance(activity_ids, (list, tuple)):
             return {}
         ids = list(dict.fromkeys(i for i in activity_ids if isinstance(i, str) and i and len(i) <= 64))
-        titles = {}
         with self.db.read() as session:
-            for start in range(0, len(ids), 500):  # SQLite caps bound parameters
-                titles.update(session.execute(select(activities.c.activity_id, activities.c.title).where(
-                    activities.c.activity_id.in_(ids[start : start + 500]))).all())
-        return titles
+            return repository.activity_titles(session, ids)
 
     # --- public --------------------------------------------------------------------------------------------
 
@@ -275,20 +198,13 @@ class RegistrationService(health.HealthRpc):
         """Scheduled, open (not invitation-only) activities that have not ended, soonest first."""
         now = utcnow()
         with self.db.read() as session:
-            found = session.execute(
-                select(Activity)
-                .where(activities.c.status == domain.SCHEDULED)
-                .where(activities.c.invitation_only.is_(False))
-                .where(activities.c.ends_at > now)
-                .order_by(activities.c.starts_at, activities.c.title)
-            ).scalars().all()
-            return [public_activity_view(a, now) for a in found]
+            return [public_activity_view(a, now) for a in repository.public_activities(session, now)]
 
     @rpc
     def get_public_activity(self, activity_id, invitation_code=None):
         now = utcnow()
         with domain_errors(), self.db.read() as session:
-            activity = self._activity(session, activity_id)
+            activity = repository.activity(session, activity_id)
             activity.check_invitation(invitation_code if isinstance(invitation_code, str) else None)
             return public_activity_view(activity, now)
 
@@ -298,10 +214,9 @@ class RegistrationService(health.HealthRpc):
         now = utcnow()
         with domain_errors(), self.db.unit_of_work() as uow:
             session = uow.session
-            activity = self._activity(session, activity_id)
-            session.expunge(activity)  # its row is written below, in one statement, not by the ORM's flush
+            activity = repository.detached_activity(session, activity_id)
             if data["organisation_id"] is not None:
-                organisation = session.get(Organisation, data["organisation_id"])
+                organisation = repository.find_organisation(session, data["organisation_id"])
                 if organisation is None:
                     raise ValidationFailed("unknown organisation", {"organisation_id": ["Unknown organisation."]})
                 profile = organisation.profile
@@ -311,8 +226,8 @@ class RegistrationService(health.HealthRpc):
             identity = domain.person_identity(data["name"], data["email"], begeleider and begeleider["email"])
             # the activity's rules first, so a refused registration creates no person
             activity.check_invitation(data["invitation_code"])
-            person = self._person(session, identity, data["name"], data["email"], now)
-            _lock_for_seats(session, activity)
+            person = repository.person_for(session, identity, data["name"], data["email"], now)
+            repository.lock_for_seats(session, activity)
             registration_id = domain.new_id()
             new = activity.register(
                 person, profile, now, role=data["role"], language=data["language"], needs=data["needs"],
@@ -320,15 +235,7 @@ class RegistrationService(health.HealthRpc):
                 cancel_token=domain.cancel_token_for(self._cancel_link_key(), registration_id),
             )
             registration = new.registration
-            try:
-                session.execute(insert(registrations).values(
-                    {column.key: getattr(registration, column.key) for column in registrations.columns}))
-            except IntegrityError as exc:
-                if "person_id" not in str(exc.orig) and "uq_registrations_active_person" not in str(exc.orig):
-                    raise
-                raise domain.duplicate_registration() from None
-            session.execute(update(activities).where(activities.c.activity_id == activity.activity_id).values(
-                {name: getattr(activity, name) for name in SEAT_COUNTERS}))
+            repository.add_registration(session, activity, registration)
             uow.emit("registration.created", registration.created_event())
             if registration.status == domain.CONFIRMED:
                 message = f"You are registered for {activity.title}."
@@ -349,7 +256,7 @@ class RegistrationService(health.HealthRpc):
     @rpc
     def get_registration_by_token(self, token):
         with self.db.unit_of_work() as uow:
-            activity, registration = self._registration(uow.session, token=token)
+            activity, registration = repository.registration(uow.session, token=token)
             return _public_registration_view(activity, registration)
 
     @rpc
@@ -362,12 +269,8 @@ class RegistrationService(health.HealthRpc):
     def list_registrations(self, activity_id):
         with self.db.unit_of_work() as uow:
             session = uow.session
-            activity = self._activity(session, activity_id)
-            person_ids = {r.person_id for r in activity.registrations}
-            people = {
-                p.person_id: p
-                for p in session.execute(select(Person).where(persons.c.person_id.in_(person_ids))).scalars()
-            } if person_ids else {}
+            activity = repository.activity(session, activity_id)
+            people = repository.persons_by_id(session, {r.person_id for r in activity.registrations})
             positions = activity.waitlist_positions()
             return [
                 _staff_registration_view(r, people[r.person_id], positions.get(r.registration_id))
@@ -382,7 +285,7 @@ class RegistrationService(health.HealthRpc):
         now = utcnow()
         with domain_errors(), self.db.unit_of_work() as uow:
             session = uow.session
-            activity, registration = self._registration(session, registration_id=registration_id, token=token)
+            activity, registration = repository.registration(session, registration_id=registration_id, token=token)
             promoted = activity.cancel_registration(registration, by, now)
             uow.emit("registration.cancelled", _cancelled_event(registration))
             for other in promoted:
@@ -390,7 +293,8 @@ class RegistrationService(health.HealthRpc):
             if view is not None:
                 return view(activity, registration)
             return _staff_registration_view(
-                registration, session.get(Person, registration.person_id), activity.waitlist_position(registration)
+                registration, repository.find_person(session, registration.person_id),
+                activity.waitlist_position(registration),
             )
 
     # --- contact details for the notifications service --------------------------------------------------
@@ -406,12 +310,12 @@ class RegistrationService(health.HealthRpc):
         if not isinstance(registration_id, str) or not registration_id or len(registration_id) > 64:
             return None
         with self.db.read() as session:
-            registration = session.get(Registration, registration_id)
+            registration = repository.find_registration(session, registration_id)
             if registration is None or (not registration.active and not include_cancelled):
                 return None
-            activity = session.get(Activity, registration.activity_id)
-            person = session.get(Person, registration.person_id)
-            position = _waitlist_position(session, registration)
+            activity = repository.find_activity(session, registration.activity_id)
+            person = repository.find_person(session, registration.person_id)
+            position = repository.waitlist_position(session, registration)
             return self._contact(activity, registration, person, {registration.registration_id: position})
 
     @rpc
@@ -421,24 +325,14 @@ class RegistrationService(health.HealthRpc):
         if not isinstance(registration_ids, (list, tuple)):
             return {}
         ids = list(dict.fromkeys(r for r in registration_ids if isinstance(r, str) and r and len(r) <= 64))
-        found: dict = {}
         with self.db.read() as session:
-            for start in range(0, len(ids), 500):  # SQLite caps bound parameters
-                chunk = ids[start:start + 500]
-                found.update((r.registration_id, r) for r in session.execute(
-                    select(Registration).where(registrations.c.registration_id.in_(chunk))).scalars())
+            found = repository.registrations_by_id(session, ids)
             chosen = [r for r in found.values() if r.active or include_cancelled]
-            activity_ids = {r.activity_id for r in chosen}
-            person_ids = list({r.person_id for r in chosen})
-            by_activity = {a.activity_id: a for a in session.execute(
-                select(Activity).where(activities.c.activity_id.in_(activity_ids))).scalars()} if activity_ids else {}
-            people: dict = {}
-            for start in range(0, len(person_ids), 500):
-                people.update((p.person_id, p) for p in session.execute(
-                    select(Person).where(persons.c.person_id.in_(person_ids[start:start + 500]))).scalars())
+            by_activity = repository.activities_by_id(session, {r.activity_id for r in chosen})
+            people = repository.many_persons_by_id(session, list({r.person_id for r in chosen}))
             contacts = {}
             for registration in chosen:
-                position = _waitlist_position(session, registration)
+                position = repository.waitlist_position(session, registration)
                 contacts[registration.registration_id] = self._contact(
                     by_activity[registration.activity_id], registration, people.get(registration.person_id),
                     {registration.registration_id: position})
@@ -451,7 +345,7 @@ class RegistrationService(health.HealthRpc):
         if not isinstance(activity_id, str) or not activity_id or len(activity_id) > 64:
             return []
         with self.db.read() as session:
-            activity = session.get(Activity, activity_id)
+            activity = repository.find_activity(session, activity_id)
             if activity is None:
                 return []
             if activity.status == domain.CANCELLED:
@@ -459,11 +353,7 @@ class RegistrationService(health.HealthRpc):
                           if r.cancelled_by == "system" and r.cancelled_at == activity.cancelled_at]
             else:
                 chosen = [r for r in activity.registrations if r.active]
-            person_ids = {r.person_id for r in chosen}
-            people = {
-                p.person_id: p
-                for p in session.execute(select(Person).where(persons.c.person_id.in_(person_ids))).scalars()
-            } if person_ids else {}
+            people = repository.persons_by_id(session, {r.person_id for r in chosen})
             positions = activity.waitlist_positions()
             contacts = (self._contact(activity, r, people.get(r.person_id), positions) for r in chosen)
             return [contact for contact in contacts if contact is not None]
@@ -507,11 +397,12 @@ class RegistrationService(health.HealthRpc):
         now = utcnow()
         with domain_errors(), self.db.unit_of_work() as uow:
             session = uow.session
-            activity, registration = self._registration(session, registration_id=registration_id)
+            activity, registration = repository.registration(session, registration_id=registration_id)
             activity.record_attendance(registration, data["days_attended"], now)
             uow.emit("attendance.recorded", registration.attendance_event())
             return _staff_registration_view(
-                registration, session.get(Person, registration.person_id), activity.waitlist_position(registration)
+                registration, repository.find_person(session, registration.person_id),
+                activity.waitlist_position(registration),
             )
 
     # --- privacy: export and erasure (GDPR, issue #7; docs/PRIVACY.md) --------------------------------------
@@ -524,12 +415,7 @@ class RegistrationService(health.HealthRpc):
         address = _address(email)
         own, accompanied = domain.identity_keys_for(address)
         with self.db.read() as session:
-            found = session.execute(
-                select(persons.c.person_id)
-                .where(or_(persons.c.identity_key == own, persons.c.email == address,
-                           persons.c.identity_key.startswith(accompanied, autoescape=True)))
-                .order_by(persons.c.created_at, persons.c.person_id)
-            ).scalars().all()
+            found = repository.person_ids_for(session, own, address, accompanied)
         return list(dict.fromkeys(found))
 
     @rpc
@@ -537,14 +423,10 @@ class RegistrationService(health.HealthRpc):
         """Everything registration holds about a person: the person, and each registration with its
         activity, organisation, needs, begeleider and attendance (JSON-able). NotFound if unknown."""
         with self.db.read() as session:
-            person = session.get(Person, existing_id(person_id, "person"))
+            person = repository.find_person(session, existing_id(person_id, "person"))
             if person is None:
                 raise NotFound("person not found")
-            theirs = session.execute(
-                select(Registration).where(registrations.c.person_id == person.person_id)
-                .order_by(registrations.c.created_at, registrations.c.registration_id)
-            ).scalars().all()
-            return _person_export(session, person, theirs)
+            return _person_export(session, person, repository.registrations_of(session, person))
 
     @rpc
     def erase_person(self, person_id):
@@ -555,14 +437,10 @@ class RegistrationService(health.HealthRpc):
         now = utcnow()
         with self.db.unit_of_work() as uow:
             session = uow.session
-            person = session.execute(
-                select(Person).where(persons.c.person_id == existing_id(person_id, "person")).with_for_update()
-            ).scalars().first()
+            person = repository.locked_person(session, person_id)
             if person is None:
                 raise NotFound("person not found")
-            theirs = session.execute(
-                select(Registration).where(registrations.c.person_id == person.person_id).with_for_update()
-            ).scalars().all()
+            theirs = repository.registrations_of(session, person, lock=True)
             newly = domain.erase_person(person, theirs, now)
             event = uow.emit("person.erased", {"person_id": person.person_id}) if newly else None
         log.info("person %s %s", person.person_id, "erased" if newly else "was erased already")
@@ -575,20 +453,13 @@ class RegistrationService(health.HealthRpc):
             "message": "erased" if newly else "already erased",
         }
 
-    def _accompanied(self, session, address: str, lock: bool = False) -> list[Registration]:
-        statement = select(Registration).where(registrations.c.begeleider_email == address).order_by(
-            registrations.c.created_at, registrations.c.registration_id)
-        if lock:
-            statement = statement.with_for_update()
-        return list(session.execute(statement).scalars())
-
     @rpc
     def export_begeleider(self, email):
         """The registrations on which this address is the begeleider: the begeleider's data and the
         activity, nothing about the participant (their own export holds that)."""
         address = _address(email)
         with self.db.read() as session:
-            found = self._accompanied(session, address)
+            found = repository.accompanied(session, address)
             titles = _activities_by_id(session, {r.activity_id for r in found})
             return [
                 {"registration_id": r.registration_id, "activity": titles.get(r.activity_id),
@@ -604,7 +475,7 @@ class RegistrationService(health.HealthRpc):
         address = _address(email)
         now = utcnow()
         with self.db.unit_of_work() as uow:
-            changed = [r.registration_id for r in self._accompanied(uow.session, address, lock=True)
+            changed = [r.registration_id for r in repository.accompanied(uow.session, address, lock=True)
                        if domain.forget_begeleider(r, now)]
         if changed:
             log.info("begeleider data removed from %d registration(s)", len(changed))
@@ -631,38 +502,6 @@ def _organisation_event(organisation: Organisation) -> dict:
         "recognised": organisation.recognised,
         "target_group": organisation.target_group,
     }
-
-
-SEAT_COUNTERS = ("confirmed_count", "waitlisted_count", "next_waitlist_seq")
-
-
-def _lock_for_seats(session, activity: Activity) -> None:
-    """Make the (detached) activity current and hold its row until the commit, as late as possible.
-
-    PostgreSQL: the row is locked and read again (concurrent registrations queue here, and for as
-    short a time as can be). SQLite: the transaction has held the database's write lock since its
-    BEGIN IMMEDIATE, so the row already read is current."""
-    if session.get_bind().dialect.name == "sqlite":
-        return
-    row = session.execute(
-        select(activities).where(activities.c.activity_id == activity.activity_id).with_for_update()
-    ).mappings().one()
-    for column in activities.columns:
-        setattr(activity, column.key, row[column.key])
-
-
-def _waitlist_position(session, registration: Registration) -> int | None:
-    """A waitlisted registration's place in the queue, counted in the database (no aggregate to load)."""
-    if registration.status != domain.WAITLISTED:
-        return None
-    ahead = session.execute(
-        select(func.count()).select_from(registrations).where(
-            registrations.c.activity_id == registration.activity_id,
-            registrations.c.status == domain.WAITLISTED,
-            registrations.c.waitlist_seq < registration.waitlist_seq,
-        )
-    ).scalar_one()
-    return ahead + 1
 
 
 def _confirmed_event(registration: Registration) -> dict:
@@ -730,28 +569,18 @@ def _iso(moment) -> str | None:
 
 
 def _activities_by_id(session, activity_ids) -> dict[str, dict]:
-    if not activity_ids:
-        return {}
-    rows = session.execute(
-        select(activities.c.activity_id, activities.c.title, activities.c.kind, activities.c.starts_at,
-               activities.c.ends_at, activities.c.location, activities.c.status)
-        .where(activities.c.activity_id.in_(list(activity_ids)))
-    ).all()
     return {
         row.activity_id: {"activity_id": row.activity_id, "title": row.title, "kind": row.kind,
                           "starts_at": _iso(row.starts_at), "ends_at": _iso(row.ends_at), "location": row.location,
                           "status": row.status}
-        for row in rows
+        for row in repository.activity_summaries(session, activity_ids)
     }
 
 
 def _person_export(session, person: Person, theirs: list[Registration]) -> dict:
     erased = domain.is_erased(person)
     organisation_ids = {r.organisation_id for r in theirs if r.organisation_id}
-    names = dict(session.execute(
-        select(organisations.c.organisation_id, organisations.c.name)
-        .where(organisations.c.organisation_id.in_(list(organisation_ids)))
-    ).all()) if organisation_ids else {}
+    names = repository.organisation_names(session, organisation_ids)
     by_id = _activities_by_id(session, {r.activity_id for r in theirs})
     return {
         "person": {

@@ -14,12 +14,9 @@ from collections.abc import Mapping
 from kernel.contract import ROLES
 from kernel.rules import LANGUAGES
 from services.gateway.core.forms import FormErrors, flatten_details
+from services.registration.api import NEEDS_FLAGS, ORGANISATION_KINDS
 
-NEEDS = ("accessibility", "sign_language_interpreter", "childcare")  # ticked or not
-NEEDS_TEXTS = ("dietary", "other")  # free text
-ORG_INDIVIDUAL = "individual"
-ORG_INFORMAL = "informal_initiative"
-ORGANISATION_KINDS = (ORG_INDIVIDUAL, ORG_INFORMAL)
+ORG_INDIVIDUAL = "individual"  # one of ORGANISATION_KINDS: no organisation chosen
 
 # Form input names (also the HTML ids, prefixed with "f-").
 F_NAME = "name"
@@ -60,7 +57,7 @@ PAYLOAD_TO_FORM = {
     "privacy_consent": F_CONSENT,
     "invitation_code": F_CODE,
 }
-for _need in NEEDS:
+for _need in NEEDS_FLAGS:
     PAYLOAD_TO_FORM[f"needs.{_need}"] = F_NEEDS
 
 # Field -> catalogue key of its label (for the error summary).
@@ -117,7 +114,7 @@ def form_values(form) -> dict:
         F_ORGANISATION: _text(form, F_ORGANISATION),
         F_ROLE: _text(form, F_ROLE),
         F_LANGUAGE: _text(form, F_LANGUAGE),
-        F_NEEDS: [n for n in _list(form, F_NEEDS) if n in NEEDS],
+        F_NEEDS: [n for n in _list(form, F_NEEDS) if n in NEEDS_FLAGS],
         F_NEEDS_DIETARY: _text(form, F_NEEDS_DIETARY),
         F_NEEDS_OTHER: _text(form, F_NEEDS_OTHER),
         F_BEGELEIDER: _checked(form, F_BEGELEIDER),
@@ -135,7 +132,7 @@ def to_payload(values: Mapping, default_language: str = "nl") -> dict:
     (the service then takes the organisation's own type).
     """
     organisation = values.get(F_ORGANISATION) or ORG_INDIVIDUAL
-    needs = {need: need in (values.get(F_NEEDS) or ()) for need in NEEDS}
+    needs = {need: need in (values.get(F_NEEDS) or ()) for need in NEEDS_FLAGS}
     needs["dietary"] = values.get(F_NEEDS_DIETARY) or None
     needs["other"] = values.get(F_NEEDS_OTHER) or None
     begeleider = None

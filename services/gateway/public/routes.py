@@ -125,7 +125,7 @@ class PublicRoutes:
 
         context = dict(
             a=activity, organisations=organisations, invitation_code=code, roles=forms.ROLES,
-            needs=forms.NEEDS, field_labels=forms.FIELD_LABELS, errors=None, general_errors=[],
+            needs=forms.NEEDS_FLAGS, field_labels=forms.FIELD_LABELS, errors=None, general_errors=[],
         )
         if not posted:  # GET and HEAD only show
             context["v"] = forms.form_values({})

@@ -10,7 +10,7 @@ import json
 import math
 from datetime import date
 
-from kernel.contract import ORG_TYPES
+from kernel.contract import ORG_TYPES, TARGET_GROUPS
 from services.gateway.core.i18n import translator
 
 LANGUAGE = "en"  # the dashboard page is written in English (its template and script)
@@ -108,7 +108,6 @@ BREAKDOWNS = (
     ("dd-goal", "dash_bd_dd_goal", "demand_driven", "goal", (
         ("requests_delivered_by_goal", None, "dash_col_requests_delivered"),)),
 )
-TARGET_GROUPS = ("primary", "secondary")
 
 # the charts' drawing area (SVG user units)
 WIDTH, HEIGHT = 600, 220

@@ -27,7 +27,7 @@ def test_every_key_used_in_templates_exists():
         used |= set(re.findall(r"""(?:page|self)\.(?:message|error|not_found)\(\s*(?:\d+,\s*)?["']([a-z0-9_]+)["']""", source))
     # keys built from values: t("role_" ~ r), t("need_" ~ need), t("format_" ~ ...), t("status_" ~ ...)
     used |= {f"role_{r}" for r in forms.ROLES}
-    used |= {f"need_{n}" for n in forms.NEEDS}
+    used |= {f"need_{n}" for n in forms.NEEDS_FLAGS}
     used |= {f"format_{f}" for f in ("offline", "online", "blended")}
     used |= {f"status_{s}" for s in ("confirmed", "waitlisted", "cancelled")}
     used |= set(forms.FIELD_LABELS.values())
