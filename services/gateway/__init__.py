@@ -10,7 +10,8 @@ Layout, one package per feature, each with its routes, templates and OpenAPI des
   (`@require(role)`), `http` and `errors` (JSON in and out, errors as answers), `pages` (Jinja
   pages in the visitor's language; the shared templates in core/templates), `openapi` (the
   `@operation` a route declares its OpenAPI description with, and the builder that walks the
-  routes), `server` (the HTTP server's limits), `urls`, `forms`, `i18n`;
+  routes), `server` (the HTTP server's limits), `urls`, `forms`, `i18n` (the visitor's language
+  and the pages' gettext catalog, locale/<language>/LC_MESSAGES/pages.po, every feature's words);
 - public/: the activity list, an activity with its registration form, the cancel page, the
   privacy notice, and the public registration JSON API;
 - staff/: staff sign-in and sign-out, the captured mail, the message log and the registration

@@ -10,13 +10,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from services.notifications import i18n, rendering
+from kernel.rules import LANGUAGES
+from services.notifications import rendering
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("template", nargs="?", help=f"one of: {', '.join(rendering.TEMPLATES)}")
-    parser.add_argument("--lang", default="nl", choices=i18n.LANGUAGES)
+    parser.add_argument("--lang", default="nl", choices=LANGUAGES)
     parser.add_argument("--format", default="text", choices=("text", "html", "eml", "ics"))
     parser.add_argument("--list", action="store_true", help="list the templates")
     args = parser.parse_args(argv)

@@ -1,6 +1,7 @@
 """Messages from templates: subject, plain text, accessible HTML, and an .ics attachment.
 
-Plain Python (Jinja2 and the standard library's email package); no nameko here.
+Plain Python (Jinja2 with jinja2.ext.i18n, the mail catalog and the standard library's email
+package); no nameko here.
 """
 from __future__ import annotations
 
@@ -47,6 +48,9 @@ _env = Environment(
     undefined=StrictUndefined,
     trim_blocks=False,
     keep_trailing_newline=True,
+    # _("key", ...) and ngettext("key", n, ...) call the mail's translator (gettext and ngettext in
+    # each render's values); pybabel extracts them (babel.cfg)
+    extensions=["jinja2.ext.i18n"],
 )
 
 
@@ -116,20 +120,21 @@ def render(template: str, language: str, context: dict) -> Rendered:
     """Render `template` in `language` (nl/en/fr; Dutch for anything else) with `context`."""
     if template not in TEMPLATES:
         raise UnknownTemplate(f"unknown template {template!r}; known: {', '.join(TEMPLATES)}")
-    lang = i18n.language(language)
+    t = i18n.translator(language)
+    lang = t.language
     activity = _activity(context)
     values = {
         "name": None, "cancel_url": None, "waitlist_position": None, "reason": None, "survey_url": None,
         "answer_within": None, "decline_reason": None, "referred_to": None,
-        **context, "activity": activity, "lang": lang,
-        "t": lambda key, **kw: i18n.translate(lang, key, **kw),
+        **context, "activity": activity, "lang": lang, "gettext": t, "ngettext": t.ngettext,
         # a timestamp (ISO text or datetime) as a day, or a day and time, in the centre's time zone
-        "day": lambda value: i18n.format_day(lang, _datetime(value)) if value else "",
-        "moment": lambda value: i18n.format_moment(lang, _datetime(value)) if value else "",
+        "day": lambda value: t.date(_datetime(value)) if value else "",
+        "moment": lambda value: t.moment(_datetime(value)) if value else "",
+        "number": lambda value: _number(t, value),
     }
     if activity and activity.get("starts_at") and activity.get("ends_at"):
-        values["when"] = i18n.format_range(lang, activity["starts_at"], activity["ends_at"])
-    values["subject"] = subject = _subject(template, lang, values)
+        values["when"] = i18n.format_range(t, activity["starts_at"], activity["ends_at"])
+    values["subject"] = subject = _subject(template, t, values)
     text = _env.get_template(f"{template}.txt").render(values)
     html = _env.get_template(f"{template}.html").render(values)
     attachments = []
@@ -141,18 +146,25 @@ def render(template: str, language: str, context: dict) -> Rendered:
     return Rendered(template, lang, subject, _tidy(text), html, attachments)
 
 
-def _subject(template: str, lang: str, values: dict) -> str:
+def _number(t: i18n.Translator, value) -> str:
+    """A figure the reader's way: a whole number as it is, a fraction with one decimal (64,5 / 64.5)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    return t.decimal(value, 0 if isinstance(value, int) else 1)
+
+
+def _subject(template: str, t: i18n.Translator, values: dict) -> str:
     if template == "kpi_alert":
-        return i18n.translate(lang, f"kpi_alert.subject.{values['kind']}", kpi=values["kpi"], scope=values["scope"])
+        return t(f"kpi_alert.subject.{values['kind']}", kpi=values["kpi"], scope=values["scope"])
     if template == "ops_alert":
-        subject = i18n.translate(lang, f"ops_alert.subject.{values['kind']}", alertname=values["alertname"])
+        subject = t(f"ops_alert.subject.{values['kind']}", alertname=values["alertname"])
         firing_with_severity = values["kind"] == "firing" and values.get("severity")
         return f"[{values['severity']}] {subject}" if firing_with_severity else subject
     if template == "request_overdue":
-        return i18n.translate(lang, "request_overdue.subject", received=values["day"](values["received_at"]))
+        return t("request_overdue.subject", received=values["day"](values["received_at"]))
     activity = values["activity"] or {}
-    date = i18n.format_day(lang, activity["starts_at"]) if activity.get("starts_at") else ""
-    return i18n.translate(lang, f"{template}.subject", title=activity.get("title", ""), date=date)
+    date = t.date(activity["starts_at"]) if activity.get("starts_at") else ""
+    return t(f"{template}.subject", title=activity.get("title", ""), date=date)
 
 
 def _tidy(text: str) -> str:

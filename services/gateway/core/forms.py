@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-CONTACT_LANGUAGES = ("nl", "en", "fr")
-
 
 @dataclass
 class FormErrors:

@@ -1,5 +1,6 @@
-"""Rendering the gateway's HTML pages: Jinja2 (autoescaped), the visitor's
-language (?lang= > cookie > Dutch) and the cookie that remembers it.
+"""Rendering the gateway's HTML pages: Jinja2 (autoescaped, with jinja2.ext.i18n), the visitor's
+language (?lang= > cookie > Dutch) and the cookie that remembers it; dates and prices in that
+language (Babel, kernel/i18n.py).
 
 Templates: the shared frame (base.html, message.html, _form.html) in core/templates, each
 feature's own in its package's `templates` folder, named with the package's name as prefix
@@ -12,19 +13,14 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import urlencode
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, pass_context, select_autoescape
 from werkzeug.wrappers import Response
 
 from kernel.config import CENTRE_TIMEZONE
+from kernel.i18n import local, normalise_language
+from kernel.rules import LANGUAGES
 from services.gateway.core.csrf import csrf_token
-from services.gateway.core.i18n import (
-    LANGUAGE_COOKIE,
-    LANGUAGE_NAMES,
-    LANGUAGES,
-    Translator,
-    choose_language,
-    normalise_language,
-)
+from services.gateway.core.i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, choose_language, translator
 from services.gateway.core.urls import site_path
 
 CORE_TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -34,28 +30,30 @@ FEATURE_TEMPLATES = {folder.parent.name: folder for folder in
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
 
-def format_when(value) -> str:
-    """An ISO timestamp as "dd/mm/yyyy hh:mm" in the centre's time zone (just the date at
-    midnight); anything else unchanged."""
+def format_when(value, language: str) -> str:
+    """An ISO timestamp as "4 december 2026 om 09:00" in the visitor's language and the centre's
+    time zone (just the day at midnight); anything else unchanged."""
     if not value:
         return ""
     try:
         moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     except ValueError:
         return str(value)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(CENTRE_TIMEZONE)
-    if (moment.hour, moment.minute) == (0, 0):
-        return moment.strftime("%d/%m/%Y")
-    return moment.strftime("%d/%m/%Y %H:%M")
+    t = translator(language)
+    if moment.tzinfo is None:  # a day without a time zone is the centre's day
+        moment = moment.replace(tzinfo=CENTRE_TIMEZONE)
+    if (local(moment).hour, local(moment).minute) == (0, 0):
+        return t.date(moment)
+    return t.moment(moment)
 
 
-def format_price(value) -> str:
+def format_price(value, language: str) -> str:
+    """An amount in euro, the visitor's way: "€ 12,50", "€12.50", "12,50 €"."""
     try:
         amount = Decimal(str(value)).quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError):
         return str(value)
-    return "€ " + f"{amount:.2f}".replace(".", ",")
+    return translator(language).currency(amount)
 
 
 def template_files() -> list[Path]:
@@ -72,9 +70,12 @@ environment = Environment(
     autoescape=select_autoescape(["html"], default=True),
     trim_blocks=True,
     lstrip_blocks=True,
+    # _("key", ...) and ngettext("key", n, ...) call the page's translator (gettext and ngettext
+    # in each render's context); pybabel extracts them (babel.cfg)
+    extensions=["jinja2.ext.i18n"],
 )
-environment.filters["when"] = format_when
-environment.filters["price"] = format_price
+environment.filters["when"] = pass_context(lambda context, value: format_when(value, context["lang"]))
+environment.filters["price"] = pass_context(lambda context, value: format_price(value, context["lang"]))
 
 
 class Page:
@@ -84,7 +85,7 @@ class Page:
         self.request = request
         self.query_language = normalise_language(request.args.get("lang"))
         self.lang = choose_language(request.args.get("lang"), request.cookies.get(LANGUAGE_COOKIE))
-        self.t = Translator(self.lang)
+        self.t = translator(self.lang)
 
     def lang_url(self, code: str) -> str:
         """This page in another language (other query parameters, e.g. ?code=, kept); the path
@@ -96,7 +97,8 @@ class Page:
     def render(self, template: str, status: int = 200, **context) -> Response:
         html = environment.get_template(template).render(
             lang=self.lang,
-            t=self.t,
+            gettext=self.t,
+            ngettext=self.t.ngettext,
             languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
             language_names=LANGUAGE_NAMES,
             lang_url=self.lang_url,

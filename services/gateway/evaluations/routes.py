@@ -25,7 +25,6 @@ from services.gateway.core.errors import api
 from services.gateway.core.openapi import operation
 from services.gateway.core.pages import Page
 from services.gateway.core.security import http
-from services.gateway.evaluations import i18n as evaluation_i18n
 from services.gateway.evaluations.openapi import COMPONENTS, STAGE_PARAMETER
 
 log = logging.getLogger(__name__)
@@ -132,7 +131,7 @@ class EvaluationRoutes:
     @http("GET,POST", "/evaluations/<token>", rate_limit="public")
     def page_evaluation(self, request, token):
         page = Page(request)
-        page.t = t = evaluation_i18n.translator(page.lang)
+        t = page.t
         try:
             survey = self.evaluation.get_survey(token)
         except Exception as exc:  # noqa: BLE001 - every failure gets its page
@@ -140,9 +139,9 @@ class EvaluationRoutes:
         title = self._survey_title(survey["activity_id"])
         midway = survey.get("stage") == "midway"
         if title:
-            heading = t("ev_title_midway" if midway else "ev_title", title=title)
+            heading = t("ev_title_midway", title=title) if midway else t("ev_title", title=title)
         else:
-            heading = t("ev_title_midway_generic" if midway else "ev_title_generic")
+            heading = t("ev_title_midway_generic") if midway else t("ev_title_generic")
         context = dict(heading=heading, token=token, scores=SCORES, score_fields=SCORE_FIELDS,
                        field_labels=FIELD_LABELS, text_max=TEXT_MAX_LENGTH, errors=None, general_errors=[])
         if request.method != "POST":  # GET and HEAD only show

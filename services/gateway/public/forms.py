@@ -12,7 +12,8 @@ import re
 from collections.abc import Mapping
 
 from kernel.contract import ROLES
-from services.gateway.core.forms import CONTACT_LANGUAGES, FormErrors, flatten_details
+from kernel.rules import LANGUAGES
+from services.gateway.core.forms import FormErrors, flatten_details
 from services.registration.api import NEEDS_FLAGS, ORGANISATION_KINDS
 
 ORG_INDIVIDUAL = "individual"  # one of ORGANISATION_KINDS: no organisation chosen
@@ -172,7 +173,7 @@ def check(values: Mapping, t, organisation_ids=None) -> RegistrationFormErrors:
             errors.add(F_ORGANISATION, t("err_choice_invalid"))
     if values.get(F_ROLE) and values[F_ROLE] not in ROLES:
         errors.add(F_ROLE, t("err_choice_invalid"))
-    if values.get(F_LANGUAGE) and values[F_LANGUAGE] not in CONTACT_LANGUAGES:
+    if values.get(F_LANGUAGE) and values[F_LANGUAGE] not in LANGUAGES:
         errors.add(F_LANGUAGE, t("err_choice_invalid"))
     if values.get(F_BEGELEIDER):
         if not values.get(F_BEGELEIDER_NAME):

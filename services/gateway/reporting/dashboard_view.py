@@ -11,9 +11,10 @@ import math
 from datetime import date
 
 from kernel.contract import ORG_TYPES, TARGET_GROUPS
-from services.gateway.reporting.i18n import translator
+from services.gateway.core.i18n import translator
 
 LANGUAGE = "en"  # the dashboard page is written in English (its template and script)
+_ENGLISH = translator(LANGUAGE)
 
 DASH = "–"
 NBSP = "\u00a0"
@@ -130,8 +131,8 @@ def show(value, kind: str) -> str:
     if value is None:
         return DASH
     if kind == "pct":
-        return f"{float(value):.1f}{NBSP}%"
-    return f"{int(value):,}"
+        return f"{_ENGLISH.decimal(value, 1)}{NBSP}%"
+    return _ENGLISH.decimal(int(value))
 
 
 def get(document: dict, path: str):
@@ -170,7 +171,7 @@ def target_y(threshold: float) -> float:
 
 
 def charts(document: dict) -> list[dict]:
-    satisfaction = next((t for t in document["targets"] if t["kpi"] == "satisfaction_pct"), None)
+    satisfaction = next((target for target in document["targets"] if target["kpi"] == "satisfaction_pct"), None)
     out = []
     for key, title, kind in CHARTS:
         values = [row[key] for row in document["months"]]
@@ -199,11 +200,15 @@ def alert_reasons(row: dict, rule: dict) -> str:
 
 
 def local_day(iso_date: str | None) -> str:
-    """2026-05-05 as 05/05/2026 (the way the other pages write dates)."""
+    """2026-05-05 as 05/05/2026 (British English's short date, as the script writes it)."""
     if not iso_date:
         return ""
-    day = date.fromisoformat(iso_date)
-    return f"{day.day:02d}/{day.month:02d}/{day.year}"
+    return _ENGLISH.date(date.fromisoformat(iso_date), "short")
+
+
+def generated_at(moment) -> str:
+    """The time the figures are from, 13:05:09 (as the script writes it when it updates them)."""
+    return _ENGLISH.time(moment, "medium")
 
 
 def row_labels(rows: str, t) -> dict[str, str]:
@@ -245,7 +250,7 @@ def breakdowns(document: dict, t) -> list[dict]:
 
 def context(document: dict) -> dict:
     """What the template needs besides the document."""
-    t = translator(LANGUAGE)
+    t = _ENGLISH
     return {
         "figures": FIGURES, "month_columns": MONTH_COLUMNS, "month_names": MONTH_NAMES,
         "charts": charts(document), "breakdowns": breakdowns(document, t),

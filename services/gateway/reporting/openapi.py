@@ -10,6 +10,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 from kernel.fields import percentage
+from kernel.rules import LANGUAGES
 from services.gateway.core.openapi import query_parameter
 
 
@@ -297,7 +298,7 @@ YEARS_PARAMETER = query_parameter(
     "years", {"type": "integer", "minimum": 1, "maximum": 10},
     "How many years to show, ending with `year` (default: `year` and those of the four years before it that "
     "have any figure).")
-LANG_PARAMETER = query_parameter("lang", {"type": "string", "enum": ["nl", "en", "fr"]},
+LANG_PARAMETER = query_parameter("lang", {"type": "string", "enum": list(LANGUAGES)},
                                  "Language of the labels (default nl).")
 UNTIL_PARAMETER = query_parameter("until", {"type": "string", "format": "date"},
                                   "Last day of the window (default: today in Europe/Brussels).")

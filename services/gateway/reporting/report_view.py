@@ -1,23 +1,23 @@
 """How the gateway shows reporting's annual report (services/reporting/report.py): the rows of
 the printable HTML table and the CSV, with labels in the reader's language.
 
-Labels come from services/gateway/reporting/i18n.py; numbers are written the reader's way in
-HTML (70,0 % in Dutch and French, 70.0 % in English) and plainly in CSV (70.0), where the
-`figure` column and the status codes (met / missed / not_measured) stay the same in every language.
+Labels come from the gateway's catalog (services/gateway/locale); numbers are written the
+reader's way in HTML with Babel (70,0 % in Dutch and French, 70.0 % in English) and plainly in CSV
+(70.0), where the `figure` column and the status codes (met / missed / not_measured) stay the same
+in every language.
 """
 from __future__ import annotations
 
 import csv
 import io
-from decimal import ROUND_HALF_UP, Decimal
 
 from kernel.contract import ORG_TYPES
+from services.gateway.core.i18n import translator
 
 RULE_SIGNS = {"at_least": "≥", "above": ">"}
 CSV_RULE_SIGNS = {"at_least": ">=", "above": ">"}
 STATUS_MARKS = {"met": "✓", "missed": "✗", "not_measured": "–"}
 DASH = "–"
-_SEPARATORS = {"nl": (".", ","), "fr": ("\u202f", ","), "en": (",", ".")}  # thousands, decimal
 
 
 # Figures keyed by a value found in the events (a goal, theme or kind; a goal holds dots):
@@ -57,15 +57,7 @@ def definitions(report: dict, t) -> list[str]:
 
 
 def _number(value, digits: int, lang: str) -> str:
-    thousands, decimal = _SEPARATORS.get(lang, _SEPARATORS["nl"])
-    amount = Decimal(str(value)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
-    sign = "-" if amount < 0 else ""
-    whole, _, fraction = f"{abs(amount):f}".partition(".")
-    groups = []
-    while len(whole) > 3:
-        whole, groups = whole[:-3], [whole[-3:], *groups]
-    text = thousands.join([whole, *groups])
-    return sign + text + (decimal + fraction if fraction else "")
+    return translator(lang).decimal(value, digits)
 
 
 def format_value(value, kind: str, lang: str) -> str:

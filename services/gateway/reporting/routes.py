@@ -43,7 +43,6 @@ from services.gateway.core.openapi import operation, query_parameter
 from services.gateway.core.pages import Page, environment
 from services.gateway.core.security import http
 from services.gateway.reporting import dashboard_view, report_view
-from services.gateway.reporting import i18n as reporting_i18n
 from services.gateway.reporting.openapi import COMPONENTS, LANG_PARAMETER, UNTIL_PARAMETER, YEARS_PARAMETER
 from services.reporting.api import MAX_PREVIOUS_YEARS
 
@@ -155,7 +154,7 @@ class ReportingRoutes:
     def kpis_annual_report_csv(self, request, year):
         report = self.reporting.annual_report(year, previous_years=_previous_years(request))
         page = Page(request)
-        text = report_view.to_csv(report, reporting_i18n.translator(page.lang))
+        text = report_view.to_csv(report, page.t)
         return Response(text, status=200, content_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="kengetallen-{report["year"]}.csv"',
             "Cache-Control": "no-store",
@@ -166,7 +165,6 @@ class ReportingRoutes:
     def page_annual_report(self, request, year):
         """The printable key-figure table (staff token or the staff sign-in cookie)."""
         page = Page(request)
-        page.t = reporting_i18n.translator(page.lang)
         try:
             report = self.reporting.annual_report(year, previous_years=_previous_years(request))
         except ValidationFailed:
@@ -182,7 +180,7 @@ class ReportingRoutes:
             "reporting/annual_report.html", report=report, sections=report_view.table(report, page.t, page.lang),
             definitions=report_view.definitions(report, page.t),
             path=request.path, max_years=MAX_YEARS, csv_url=f"{base}.csv{query}", json_url=f"{base}{query}",
-            generated=datetime.now(CENTRE_TIMEZONE).strftime("%d/%m/%Y %H:%M"),
+            generated=page.t.moment(datetime.now(CENTRE_TIMEZONE)),
         )
         response.headers["Cache-Control"] = "no-store"
         response.headers["X-Robots-Tag"] = "noindex"
@@ -229,7 +227,7 @@ class ReportingRoutes:
             return _problem(503, "The figures are not available",
                             "The figures are not available at the moment. Try again in a few minutes.")
         return _page(200, "reporting/dashboard.html", d=document,
-                     generated=datetime.now(CENTRE_TIMEZONE).strftime("%H:%M:%S"),
+                     generated=dashboard_view.generated_at(datetime.now(CENTRE_TIMEZONE)),
                      **dashboard_view.context(document))
 
     @operation("kpiDashboard", "The live dashboard of a year: the annual document to date, its targets met or "

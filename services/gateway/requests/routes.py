@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 
 from kernel.config import answer_within_working_days
 from kernel.errors import DomainError, ValidationFailed
+from kernel.rules import LANGUAGES
 from services.gateway.core import forms
 from services.gateway.core.auth import require
 from services.gateway.core.errors import api
@@ -25,7 +26,6 @@ from services.gateway.core.http import read_json_object
 from services.gateway.core.openapi import operation
 from services.gateway.core.pages import Page
 from services.gateway.core.security import http
-from services.gateway.requests import i18n as requests_i18n
 from services.gateway.requests.openapi import COMPONENTS, FILTER_PARAMETERS, PAGE_PARAMETERS
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ def check_form(values: dict, t, themes, organisation_ids) -> RequestFormErrors:
         errors.add("email", t("err_email_invalid"))
     if values["phone"] and not _PHONE.match(values["phone"]):
         errors.add("phone", t("rq_err_phone_invalid"))
-    if values["language"] and values["language"] not in forms.CONTACT_LANGUAGES:
+    if values["language"] and values["language"] not in LANGUAGES:
         errors.add("language", t("err_choice_invalid"))
     organisation = values["organisation"]
     if organisation and not (
@@ -155,7 +155,6 @@ class RequestRoutes:
     @http("GET,POST", "/requests/new", rate_limit="public")
     def page_request_new(self, request):
         page = Page(request)
-        page.t = requests_i18n.translator(page.lang)
         t = page.t
         themes = self._themes()
         organisations = self._directory()

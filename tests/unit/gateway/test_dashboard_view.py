@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from services.gateway.core.i18n import translator
 from services.gateway.reporting import dashboard_view as view
-from services.gateway.reporting.i18n import translator
 
 
 def test_figures_for_people():

@@ -1,10 +1,10 @@
 from werkzeug.datastructures import MultiDict
 
 from services.gateway.core.forms import flatten_details
-from services.gateway.core.i18n import Translator
+from services.gateway.core.i18n import translator
 from services.gateway.public import forms
 
-t = Translator("en")
+t = translator("en")
 
 
 def valid_form(**overrides):

@@ -146,6 +146,6 @@ def test_head_on_the_cancel_link_never_cancels():
 def test_times_are_shown_in_the_centres_time_zone():
     from services.gateway.core.pages import format_when
 
-    assert format_when("2027-03-01T08:00:00+00:00") == "01/03/2027 09:00"  # winter: UTC+1
-    assert format_when("2027-07-01T07:30:00+00:00") == "01/07/2027 09:30"  # summer: UTC+2
-    assert format_when("2027-02-28T23:00:00+00:00") == "01/03/2027"  # midnight in Brussels
+    assert format_when("2027-03-01T08:00:00+00:00", "nl") == "1 maart 2027 om 09:00"  # winter: UTC+1
+    assert format_when("2027-07-01T07:30:00+00:00", "nl") == "1 juli 2027 om 09:30"  # summer: UTC+2
+    assert format_when("2027-02-28T23:00:00+00:00", "nl") == "1 maart 2027"  # midnight in Brussels

@@ -8,7 +8,7 @@ import io
 import pytest
 
 from kernel.contract import ORG_TYPES, ORG_TYPES_RECOGNISED
-from services.gateway.reporting import i18n as reporting_i18n
+from services.gateway.core.i18n import translator
 from services.gateway.reporting import report_view
 from services.reporting import domain, report
 
@@ -32,14 +32,12 @@ def full_report() -> dict:
 
 @pytest.mark.parametrize("language", ["nl", "en", "fr"])
 def test_every_figure_has_a_label_in_every_language(language):
-    t = reporting_i18n.translator(language)
+    t = translator(language)
     built = full_report()
     labels = [report_view.label(f["figure"], t) for f in built["figures"]]
     assert not [label for label in labels if "." in label or "{" in label]  # no path, no placeholder
     for section in report.SECTIONS:
         assert t.has(f"kpi_section.{section}")
-    for key in reporting_i18n.REPORT_STRINGS["nl"]:
-        assert key in reporting_i18n.REPORT_STRINGS[language], key  # no string missing in a language
 
 
 def test_numbers_are_written_the_readers_way():
@@ -58,7 +56,7 @@ def test_numbers_are_written_the_readers_way():
 
 
 def test_the_table_marks_each_year_of_a_target_row():
-    t = reporting_i18n.translator("nl")
+    t = translator("nl")
     sections = report_view.table(full_report(), t, "nl")
     assert [s["section"] for s in sections] == ["open_offer", "demand_driven", "totals"]
     rows = {row["figure"]: row for section in sections for row in section["rows"]}
@@ -73,7 +71,7 @@ def test_the_table_marks_each_year_of_a_target_row():
 
 
 def test_the_csv_has_stable_ids_and_codes_and_labels_in_the_readers_language():
-    text = report_view.to_csv(full_report(), reporting_i18n.translator("fr"))
+    text = report_view.to_csv(full_report(), translator("fr"))
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text[1:])))
     assert rows[0] == ["figure", "section", "label", "2025", "2026", "target", "status_2025", "status_2026"]
@@ -93,10 +91,10 @@ def test_a_goal_with_dots_has_its_row_value_and_label():
     assert rows["open_offer.by_goal.SD1.OD4.activities"] == [2]
     assert rows["open_offer.by_goal.SD1.OD4.participants"] == [9]
     assert rows["demand_driven.requests_delivered_by_goal.SD2.OD1"] == [3]
-    t = reporting_i18n.translator("nl")
+    t = translator("nl")
     assert report_view.label("open_offer.by_goal.SD1.OD4.participants", t) == "Doelstelling SD1.OD4: deelnemers"
     assert report_view.label("open_offer.by_goal.none.dagdelen", t) == "Doelstelling (geen): dagdelen"
-    assert report_view.label("demand_driven.requests_delivered_by_goal.SD2.OD1", reporting_i18n.translator("fr")) \
+    assert report_view.label("demand_driven.requests_delivered_by_goal.SD2.OD1", translator("fr")) \
         == "Demandes réalisées, objectif SD2.OD1"
 
 
@@ -104,7 +102,7 @@ def test_the_definitions_printed_are_those_fixed_with_the_year():
     policy = ("vereniging", "beweging", "landelijke_vormingsinstelling", "volkshogeschool", "civiel_scw")
     built = report.build(2023, [domain.annual_document(2023, {}, {})], domain.Thresholds(), (), policy)
     assert built["definitions"]["primary_org_types"] == list(policy)
-    printed = report_view.definitions(built, reporting_i18n.translator("fr"))
+    printed = report_view.definitions(built, translator("fr"))
     assert printed[1] == ("Groupe cible primaire : associations, mouvements, institutions nationales de formation, "
                           "universités populaires, initiatives citoyennes. Toutes les autres organisations et "
                           "personnes forment le groupe cible secondaire.")

@@ -9,9 +9,8 @@ from email import message_from_bytes, policy
 
 import pytest
 
+from kernel.rules import LANGUAGES as LANGS
 from services.notifications import domain, i18n, preview, rendering
-
-LANGS = i18n.LANGUAGES
 
 
 @pytest.mark.parametrize("template", list(rendering.TEMPLATES))
@@ -26,7 +25,7 @@ def test_every_template_renders_in_every_language_with_distinct_subjects(templat
         assert "<h1" in r.html and "<img" not in r.html
         if context.get("activity") and template != "kpi_alert":
             assert context["activity"]["title"] in r.text
-        assert i18n.translate(lang, "sign_off") in r.text
+        assert i18n.translator(lang)("sign_off") in r.text
 
 
 def test_words_are_those_of_the_language():
@@ -44,7 +43,7 @@ def test_times_are_shown_in_the_centres_time_zone():
     context["activity"] = {**context["activity"], "starts_at": "2026-03-03T08:00:00+00:00",
                            "ends_at": "2026-03-03T15:30:00+00:00"}
     assert "dinsdag 3 maart 2026 van 09:00 tot 16:30" in rendering.render("reminder", "nl", context).text
-    assert "Tuesday 3 March 2026 from 09:00 to 16:30" in rendering.render("reminder", "en", context).text
+    assert "Tuesday, 3 March 2026 from 09:00 to 16:30" in rendering.render("reminder", "en", context).text
     assert "mardi 3 mars 2026 de 09:00 à 16:30" in rendering.render("reminder", "fr", context).text
 
 
@@ -129,8 +128,8 @@ def test_preview_command(capsys):
 def test_request_acknowledgement_says_within_how_many_working_days(lang):
     five = rendering.render("request_acknowledgement", lang, {"name": "An", "answer_within": 5}).text
     one = rendering.render("request_acknowledgement", lang, {"name": "An", "answer_within": 1}).text
-    assert "5" in five and i18n.translate(lang, "request_acknowledgement.answer_within_one") in one
-    assert i18n.translate(lang, "footer_requester") in five
+    assert "5" in five and i18n.translator(lang).ngettext("request_acknowledgement.answer_within", 1, days=1) in one
+    assert i18n.translator(lang)("footer_requester") in five
     assert "activity.ics" not in five and not rendering.render("request_acknowledgement", lang, {}).attachments
 
 
@@ -142,14 +141,14 @@ def test_request_declined_gives_the_reason_in_plain_words_and_the_referral(lang)
     for reason in DECLINE_REASONS:
         rendered = rendering.render("request_declined", lang, {"name": "An", "decline_reason": reason,
                                                                "referred_to": None})
-        sentence = i18n.translate(lang, f"request_declined.reason.{reason}")
+        sentence = i18n.translator(lang)(f"request_declined.reason.{reason}")
         assert sentence in rendered.text and (reason == "other" or reason not in rendered.text)  # "another"
         assert "Vrijwilligerspunt" not in rendered.text
         sentences.add(sentence)
     assert len(sentences) == len(DECLINE_REASONS)
     referred = rendering.render("request_declined", lang, {"name": "An", "decline_reason": "other",
                                                            "referred_to": "Vrijwilligerspunt <Brussel>"})
-    assert i18n.translate(lang, "request_declined.referral", referred_to="Vrijwilligerspunt <Brussel>") in referred.text
+    assert i18n.translator(lang)("request_declined.referral", referred_to="Vrijwilligerspunt <Brussel>") in referred.text
     assert "Vrijwilligerspunt &lt;Brussel&gt;" in referred.html and "<Brussel>" not in referred.html
 
 
@@ -174,19 +173,19 @@ def test_request_overdue_reminds_staff_in_plain_words(lang):
     assert context["desk_url"] == "https://steunpunt.example/api/staff/requests/r-42"
     (desk,) = domain.overdue_recipients(None, ["desk@steunpunt.example"], lang, context)
     rendered = rendering.render("request_overdue", desk.language, desk.context)
-    day = {"nl": "maandag 2 maart 2026", "en": "Monday 2 March 2026", "fr": "lundi 2 mars 2026"}[lang]
-    last = {"nl": "maandag 9 maart 2026", "en": "Monday 9 March 2026", "fr": "lundi 9 mars 2026"}[lang]
+    day = {"nl": "maandag 2 maart 2026", "en": "Monday, 2 March 2026", "fr": "lundi 2 mars 2026"}[lang]
+    last = {"nl": "maandag 9 maart 2026", "en": "Monday, 9 March 2026", "fr": "lundi 9 mars 2026"}[lang]
     assert day in rendered.subject and last in rendered.text and "r-42" in rendered.text
-    assert i18n.translate(lang, "request_overdue.unassigned") in rendered.text
-    assert rendered.text.startswith(i18n.translate(lang, "greeting_anonymous"))
-    assert i18n.translate(lang, "footer_staff") in rendered.text
+    assert i18n.translator(lang)("request_overdue.unassigned") in rendered.text
+    assert rendered.text.startswith(i18n.translator(lang)("greeting_anonymous"))
+    assert i18n.translator(lang)("footer_staff") in rendered.text
     assert 'href="https://steunpunt.example/api/staff/requests/r-42"' in rendered.html
     (assignee,) = domain.overdue_recipients({"staff_id": "s-1", "name": "Bram", "email": "bram@steunpunt.example"},
                                             ["desk@steunpunt.example"], lang, context)
     assert (assignee.ref, assignee.address) == ("staff:bram@steunpunt.example", "bram@steunpunt.example")
     text = rendering.render("request_overdue", lang, assignee.context).text
-    assert text.startswith(i18n.translate(lang, "greeting", name="Bram"))
-    assert i18n.translate(lang, "request_overdue.assigned") in text
+    assert text.startswith(i18n.translator(lang)("greeting", name="Bram"))
+    assert i18n.translator(lang)("request_overdue.assigned") in text
 
 
 def test_overdue_recipients_the_assignee_else_the_desk_else_nobody():
@@ -217,15 +216,15 @@ def test_ops_alert_firing_and_resolved(lang):
     firing = domain.ops_alert_context(ALERT)
     assert firing["labels"] == ["instance=reporting:9104", "job=reporting"]
     rendered = rendering.render("ops_alert", lang, firing)
-    assert rendered.subject == "[critical] " + i18n.translate(lang, "ops_alert.subject.firing",
+    assert rendered.subject == "[critical] " + i18n.translator(lang)("ops_alert.subject.firing",
                                                               alertname="PlatformTargetDown")
     assert "reporting (reporting:9104) is down" in rendered.text and "job=reporting" in rendered.text
     assert "10:30" in rendered.text  # the start, in the centre's time zone
     assert '<a href="https://x.org/rb"' in rendered.html
     resolved = domain.ops_alert_context({**ALERT, "status": "resolved", "endsAt": "2026-03-02T10:00:00+00:00"})
     text = rendering.render("ops_alert", lang, resolved).text
-    assert text.startswith(i18n.translate(lang, "ops_alert.resolved", alertname="PlatformTargetDown",
-                                          since=i18n.format_moment(lang, datetime(2026, 3, 2, 9, 30, tzinfo=UTC))))
+    assert text.startswith(i18n.translator(lang)("ops_alert.resolved", alertname="PlatformTargetDown",
+                                          since=i18n.translator(lang).moment(datetime(2026, 3, 2, 9, 30, tzinfo=UTC))))
     body = domain.webhook_body(rendered.subject, rendered.text, firing, "c-1")
     assert body["text"].startswith(f"**{rendered.subject}**")
     assert body["props"]["alertname"] == "PlatformTargetDown" and body["props"]["fingerprint"] == "a1b2c3d4e5f60718"
@@ -252,3 +251,24 @@ def test_ops_alert_due_firing_once_per_window_resolved_once_after_a_firing():
     assert domain.ops_alert_due("resolved", t0, None, minutes[1], 900)
     assert not domain.ops_alert_due("resolved", t0, minutes[1], minutes[2], 900)  # once
     assert domain.ops_alert_due("resolved", minutes[20], minutes[1], minutes[30], 900)  # the next episode
+
+
+@pytest.mark.parametrize("lang, value, threshold", [("nl", "64,5", "70,0"), ("en", "64.5", "70.0"),
+                                                    ("fr", "64,5", "70,0")])
+def test_kpi_alert_writes_the_figures_the_readers_way(lang, value, threshold):
+    text = rendering.render("kpi_alert", lang, rendering.sample_context("kpi_alert")).text
+    assert value in text and threshold in text
+    nps = rendering.render("kpi_alert", lang, {**rendering.sample_context("kpi_alert"), "value": -12, "threshold": 0})
+    assert "-12" in nps.text
+
+
+@pytest.mark.parametrize("lang, one, five", [
+    ("nl", "Binnen 1 werkdag krijg", "Binnen 5 werkdagen krijg"),
+    ("en", "within 1 working day.", "within 5 working days."),
+    ("fr", "de 1 jour ouvrable.", "les 5 jours ouvrables."),
+])
+def test_working_days_are_a_plural(lang, one, five):
+    def text(days):
+        return rendering.render("request_acknowledgement", lang, {"name": "An", "answer_within": days}).text
+
+    assert one in text(1) and five in text(5)
