@@ -1,4 +1,4 @@
-"""Reporting: ingest throughput, freshness and the cost of the annual read (issue #3).
+"""Reporting: ingest throughput, freshness and the cost of the annual read.
 
   python -m benchmarks.reporting_bench [ingest|freshness|annual|profile|all] [--backend sqlite|postgresql]
          [--workers 2] [--events 50000] [--rate 500] [--seconds 20] [--sizes 10000,100000,1000000] [--quick]
@@ -555,7 +555,7 @@ def rows(quick: bool = False) -> list[tuple[str, str, str]]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description="Reporting benchmarks (issue #3).")
+    parser = argparse.ArgumentParser(description="Reporting benchmarks: ingest throughput, freshness, the annual read.")
     parser.add_argument("what", nargs="?", default="all", choices=("ingest", "freshness", "annual", "profile", "all"))
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--events", type=int, default=50000)

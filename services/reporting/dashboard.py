@@ -1,4 +1,4 @@
-"""The live dashboard's document (issue #3), plain Python over reporting's aggregates.
+"""The live dashboard's document, plain Python over reporting's aggregates.
 
 `reporting.dashboard(year, since=None)` answers with:
 

@@ -1,4 +1,4 @@
-"""Issue 4 end to end over the real RabbitMQ and a real SMTP server: an activity is completed ->
+"""Satisfaction surveys end to end over the real RabbitMQ and a real SMTP server: an activity is completed ->
 each attendee gets one survey mail in their language with a working personal link -> answering
 through the gateway's page emits evaluation.submitted with the right values; the link then says
 it was used; the one reminder goes only to whoever did not answer; the survey closes (410).

@@ -1,4 +1,4 @@
-"""Property tests (hypothesis, issue #8) of the event contract: for every event type, generated
+"""Property tests (hypothesis) of the event contract: for every event type, generated
 valid data round-trips through new_event / validate_received; generated invalid data (a wrong
 type, an unknown field, a missing required field) is refused with a ValidationError, nothing else."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Erasing a person in the registration domain (GDPR, issue #7): what goes, what stays, idempotence."""
+"""Erasing a person in the registration domain (GDPR): what goes, what stays, idempotence."""
 from datetime import UTC, datetime, timedelta
 
 import pytest

@@ -1,4 +1,4 @@
-"""Erasing a requester in the request desk's domain (GDPR, issue #8): contact details and literal
+"""Erasing a requester in the request desk's domain (GDPR): contact details and literal
 mentions of them go, the question and every funnel fact stay."""
 from datetime import UTC, datetime, timedelta
 
