@@ -25,7 +25,6 @@ eventlet.monkey_patch()
 import argparse  # noqa: E402
 import hashlib  # noqa: E402
 import os  # noqa: E402
-import re  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
@@ -39,13 +38,13 @@ import requests  # noqa: E402
 
 from benchmarks.harness import percentile, sandbox, wait_until  # noqa: E402
 from kernel.config import ROOT, SERVICES  # noqa: E402
+from tests.integration.gateway.support import CSRF_FIELD  # noqa: E402
 
 TOKEN = "bench-staff-token"
 SEATS, PEOPLE, CONCURRENCY = 300, 1000, 50
 TARGET_P99_MS, TARGET_PER_SECOND = 300, 200
 BACKENDS = ("sqlite", "postgresql")
 PATHS = ("json", "form")
-CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def _free_port() -> int:

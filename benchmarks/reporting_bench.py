@@ -48,6 +48,7 @@ from sqlalchemy import and_, func, select  # noqa: E402
 from benchmarks.harness import percentile, sandbox, wait_until  # noqa: E402
 from kernel import topology  # noqa: E402
 from kernel.config import ROOT  # noqa: E402
+from kernel.contract import producer_of  # noqa: E402
 from kernel.db import ServiceDatabase  # noqa: E402
 from kernel.migrate import upgrade  # noqa: E402
 from kernel.outbox import event_exchange  # noqa: E402
@@ -55,8 +56,8 @@ from kernel.publisher import ConfirmingPublisher  # noqa: E402
 from kernel.tables import processed_events  # noqa: E402
 from services.reporting import domain, store  # noqa: E402
 from services.reporting.models import activity_facts, delivery_facts, org_facts, request_facts  # noqa: E402
+from services.reporting.rebuild import LIVE_CONSUMER as CONSUMER  # noqa: E402
 
-CONSUMER = "reporting.on_events"
 WORKERS = 2  # reporting processes, as `make run` starts them (scripts/run_platform.py DEFAULT_REPLICAS)
 YEARS = tuple(range(2017, 2027))
 READ_YEAR = 2025
@@ -64,9 +65,6 @@ MARKER_YEAR = 2031
 EVENTS_PER_ACTIVITY = 100  # about: scheduled, ~45 registrations, attendance, evaluations, completed
 TARGETS = {"ingest": 5000, "freshness_p99_ms": 200, "annual_p99_ms": 5}
 
-PRODUCER = {"organisation": "registration", "activity": "registration", "registration": "registration",
-            "attendance": "registration", "person": "registration", "evaluation": "evaluation",
-            "request": "requests"}
 KINDS = ("vorming", "workshop", "studiedag", "studievoormiddag", "leertraject", "infosessie", "lerend_netwerk")
 THEMES = ("vrijwilligers", "participatie", "samenwerking", "diversiteit", "digitalisering", "bestuur")
 GOALS = ("SD1.OD4", "SD1.OD2", "SD2.OD1", "SD3.OD2", None)
@@ -95,7 +93,7 @@ class Generator:
 
     def event(self, event_type: str, at: datetime, **data) -> dict:
         return {"event_id": self._id(), "event_type": event_type, "schema_version": 1,
-                "occurred_at": at.isoformat(), "producer": PRODUCER[event_type.split(".")[0]], "data": data}
+                "occurred_at": at.isoformat(), "producer": producer_of(event_type), "data": data}
 
     def _org(self):
         if self.rng.random() < 0.15:

@@ -7,6 +7,21 @@ import time
 import eventlet
 from kombu import Connection
 
+from kernel.contract import DATA_SCHEMAS
+from kernel.envelope import validate_received
+
+ENVELOPE_KEYS = {"event_id", "event_type", "schema_version", "occurred_at", "producer", "data"}
+
+
+def contract_data(event: dict, producer: str) -> dict:
+    """The event's `data`, once the envelope is valid, from `producer`, and `data` has exactly the
+    contract's fields."""
+    assert set(event) == ENVELOPE_KEYS
+    validate_received(event)
+    assert event["producer"] == producer and event["schema_version"] == 1
+    assert set(event["data"]) == set(DATA_SCHEMAS[event["event_type"]]().fields), event["event_type"]
+    return event["data"]
+
 
 def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05, message: str = "condition"):
     """Poll `predicate` until it returns a truthy value; fail the test after `timeout` seconds."""

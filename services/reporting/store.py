@@ -21,6 +21,7 @@ from sqlalchemy import and_, bindparam, delete, func, select, text, tuple_, upda
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from kernel.db import IN_CHUNK
 from kernel.tables import utcnow
 from services.reporting import domain
 from services.reporting.domain import (
@@ -51,11 +52,10 @@ from services.reporting.models import (
     year_definitions,
 )
 
-CHUNK = 500  # keys per IN (...): SQLite caps bound parameters
 RAW_CHUNK, RAW_PARAMETERS = 1000, 30000  # rows and bound parameters per multi-row upsert (both databases cap them)
 
 
-def _chunks(items: list, size: int = CHUNK):
+def _chunks(items: list, size: int = IN_CHUNK):
     for start in range(0, len(items), size):
         yield items[start : start + size]
 

@@ -1,16 +1,17 @@
-"""What the gateway's public forms (registration, request, survey) share: field-level errors in
-page order, a service's ValidationFailed details flattened to one name per field, and the
-organisations directory the forms offer.
+"""What the gateway's public forms (registration, request, survey) share: the shape of an email
+address, field-level errors in page order, a service's ValidationFailed details flattened to one
+name per field, and the organisations directory the forms offer.
 
 Each form checks only the obvious in the visitor's language; the service stays the authority on
 validity and its details are mapped back onto the form's inputs.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-CONTACT_LANGUAGES = ("nl", "en", "fr")
+EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")  # the obvious only: the service checks the address
 
 
 @dataclass

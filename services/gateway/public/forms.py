@@ -8,11 +8,11 @@ page can answer in the visitor's language without a round trip.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 from kernel.contract import ROLES
-from services.gateway.core.forms import CONTACT_LANGUAGES, FormErrors, flatten_details
+from kernel.rules import LANGUAGES
+from services.gateway.core.forms import EMAIL_SHAPE, FormErrors, flatten_details
 from services.registration.api import NEEDS_FLAGS, ORGANISATION_KINDS
 
 ORG_INDIVIDUAL = "individual"  # one of ORGANISATION_KINDS: no organisation chosen
@@ -76,7 +76,6 @@ FIELD_LABELS = {
     F_CODE: "field_invitation_code",
 }
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TRUE = {"on", "yes", "true", "1"}
 
 
@@ -164,7 +163,7 @@ def check(values: Mapping, t, organisation_ids=None) -> RegistrationFormErrors:
     if not email:
         if not values.get(F_BEGELEIDER):  # a begeleider may register someone without an email address
             errors.add(F_EMAIL, t("err_email_required"))
-    elif not _EMAIL.match(email):
+    elif not EMAIL_SHAPE.match(email):
         errors.add(F_EMAIL, t("err_email_invalid"))
     organisation = values.get(F_ORGANISATION)
     if organisation and organisation not in ORGANISATION_KINDS and organisation_ids is not None:
@@ -172,7 +171,7 @@ def check(values: Mapping, t, organisation_ids=None) -> RegistrationFormErrors:
             errors.add(F_ORGANISATION, t("err_choice_invalid"))
     if values.get(F_ROLE) and values[F_ROLE] not in ROLES:
         errors.add(F_ROLE, t("err_choice_invalid"))
-    if values.get(F_LANGUAGE) and values[F_LANGUAGE] not in CONTACT_LANGUAGES:
+    if values.get(F_LANGUAGE) and values[F_LANGUAGE] not in LANGUAGES:
         errors.add(F_LANGUAGE, t("err_choice_invalid"))
     if values.get(F_BEGELEIDER):
         if not values.get(F_BEGELEIDER_NAME):
@@ -180,7 +179,7 @@ def check(values: Mapping, t, organisation_ids=None) -> RegistrationFormErrors:
         b_email = values.get(F_BEGELEIDER_EMAIL)
         if not b_email:
             errors.add(F_BEGELEIDER_EMAIL, t("err_begeleider_email_required"))
-        elif not _EMAIL.match(b_email):
+        elif not EMAIL_SHAPE.match(b_email):
             errors.add(F_BEGELEIDER_EMAIL, t("err_email_invalid"))
     if not values.get(F_CONSENT):
         errors.add(F_CONSENT, t("err_consent_required"))

@@ -12,14 +12,12 @@ from datetime import date
 
 from kernel.contract import ORG_TYPES, TARGET_GROUPS
 from services.gateway.reporting.i18n import translator
+from services.gateway.reporting.report_view import DASH, RULE_SIGNS, STATUS_MARKS
 
 LANGUAGE = "en"  # the dashboard page is written in English (its template and script)
 
-DASH = "–"
 NBSP = "\u00a0"
-STATUS_MARKS = {"met": "✓", "missed": "✗", "not_measured": "–"}  # as on the annual report
 STATUS_WORDS = {"met": "met", "missed": "missed", "not_measured": "not measured"}
-RULE_SIGNS = {"at_least": "≥", "above": ">"}
 MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
                "October", "November", "December")
 ACTIVITY_STATUS = {"scheduled": "scheduled", "completed": "completed", "cancelled": "cancelled"}

@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 
 from kernel.config import answer_within_working_days
 from kernel.errors import DomainError, ValidationFailed
+from kernel.rules import LANGUAGES
 from services.gateway.core import forms
 from services.gateway.core.auth import require
 from services.gateway.core.errors import api
@@ -47,7 +48,6 @@ FIELD_LABELS = {
     "privacy_consent": "legend_privacy",
 }
 PAYLOAD_TO_FORM = {"organisation_id": "organisation", "org_type": "organisation"}
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{6,40}$")
 
 
@@ -72,11 +72,11 @@ def check_form(values: dict, t, themes, organisation_ids) -> RequestFormErrors:
         errors.add("name", t("rq_err_name_required"))
     if not values["email"]:
         errors.add("email", t("err_email_required"))
-    elif not _EMAIL.match(values["email"]):
+    elif not forms.EMAIL_SHAPE.match(values["email"]):
         errors.add("email", t("err_email_invalid"))
     if values["phone"] and not _PHONE.match(values["phone"]):
         errors.add("phone", t("rq_err_phone_invalid"))
-    if values["language"] and values["language"] not in forms.CONTACT_LANGUAGES:
+    if values["language"] and values["language"] not in LANGUAGES:
         errors.add("language", t("err_choice_invalid"))
     organisation = values["organisation"]
     if organisation and not (

@@ -10,9 +10,8 @@ import pytest
 from kernel.db import ServiceDatabase
 from kernel.migrate import upgrade
 from services.reporting import domain, store
+from services.reporting.rebuild import LIVE_CONSUMER as CONSUMER
 from tests.integration.reporting import stream
-
-CONSUMER = "reporting.on_events"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -11,16 +11,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from marshmallow import ValidationError, fields, validate
 
-from kernel.contract import DATA_SCHEMAS, PRODUCERS
+from kernel.contract import DATA_SCHEMAS, producer_of
 from kernel.envelope import new_event, validate_received
 
 SETTINGS = settings(max_examples=25, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow])
 AWARE = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC))
-
-
-def producer_of(event_type: str) -> str:
-    return next(name for name, prefixes in PRODUCERS.items() if event_type.startswith(prefixes))
 
 
 def value_strategy(field: fields.Field):
