@@ -42,7 +42,8 @@ def sandbox(backend: str = "sqlite"):
                 connection.execute(text(f'CREATE DATABASE "{database}"'))
                 created_pg.append(database)
         config["DATABASES"] = {
-            name: f"postgresql+psycopg2://postgres@127.0.0.1:5432/{db}" for name, db in zip(SERVICES, created_pg, strict=True)
+            name: f"postgresql+psycopg2://postgres@127.0.0.1:5432/{db}"
+            for name, db in zip(SERVICES, created_pg, strict=True)
         }
     else:
         config["DATABASES"] = {name: f"sqlite:///{directory}/{name}.db" for name in SERVICES}

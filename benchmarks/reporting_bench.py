@@ -117,7 +117,8 @@ class Generator:
         seats = 300 if big else rng.randint(12, 40)
         # theme, goal and role from the numbers, not the rng: the stream stays the one earlier rounds measured
         fields = {"activity_id": activity_id, "kind": "trefdag" if big else rng.choice(KINDS),
-                  "theme": THEMES[n % len(THEMES)], "goal": GOALS[n % len(GOALS)], "format": rng.choice(("offline", "offline", "online", "blended")),
+                  "theme": THEMES[n % len(THEMES)], "goal": GOALS[n % len(GOALS)],
+                  "format": rng.choice(("offline", "offline", "online", "blended")),
                   "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=7)).isoformat(),
                   "days": 1, "dagdelen": rng.choice((1, 2, 2, 4)), "capacity": seats}
         scheduled = starts - timedelta(days=60)
@@ -128,7 +129,8 @@ class Generator:
         people = int(seats * rng.uniform(0.8, 1.3))
         for r in range(people):
             at = scheduled + timedelta(days=rng.uniform(5, 58))
-            registration_id, person_id, org = f"{activity_id}-r{r}", f"person-{rng.randrange(self.persons)}", self._org()
+            registration_id, person_id = f"{activity_id}-r{r}", f"person-{rng.randrange(self.persons)}"
+            org = self._org()
             status = "confirmed" if r < seats else "waitlisted"
             out.append(self.event("registration.created", at, registration_id=registration_id, activity_id=activity_id,
                                   person_id=person_id, role=None, status=status, **self._profile(org)))
@@ -137,8 +139,9 @@ class Generator:
                                       activity_id=activity_id))
                 status = "confirmed"
             if rng.random() < 0.08:
-                out.append(self.event("registration.cancelled", at + timedelta(hours=5), registration_id=registration_id,
-                                      activity_id=activity_id, cancelled_by="participant"))
+                out.append(self.event("registration.cancelled", at + timedelta(hours=5),
+                                      registration_id=registration_id, activity_id=activity_id,
+                                      cancelled_by="participant"))
                 continue
             if cancelled or status != "confirmed" or rng.random() < 0.12:
                 continue
@@ -557,7 +560,8 @@ def main() -> int:
     parser.add_argument("what", nargs="?", default="all", choices=("ingest", "freshness", "annual", "profile", "all"))
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--events", type=int, default=50000)
-    parser.add_argument("--workers", type=int, default=WORKERS, help="reporting service processes (default: %(default)s)")
+    parser.add_argument("--workers", type=int, default=WORKERS,
+                        help="reporting service processes (default: %(default)s)")
     parser.add_argument("--rate", type=float, default=500)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--sizes", default="10000,100000,1000000")

@@ -306,7 +306,8 @@ def rows() -> list[tuple[str, str, str]]:
     live = dashboard_and_rpc_timeout()
     found.append(("dashboard: attendance recorded -> dashboard data",
                   f"median {live['dashboard_median_s']:.2f} s, max {live['dashboard_max_s']:.2f} s",
-                  f"below {2 - DASHBOARD_POLL_S:.0f} s (on the page, polling each {DASHBOARD_POLL_S:.0f} s: within 2 s)"))
+                  f"below {2 - DASHBOARD_POLL_S:.0f} s "
+                  f"(on the page, polling each {DASHBOARD_POLL_S:.0f} s: within 2 s)"))
     found.append(("gateway: a service stops answering -> 503 (RPC timeout 1 s)",
                   f"{live['rpc_timeout_503_s']:.2f} s", "below 5 s"))
     lock = sqlite_write_lock()

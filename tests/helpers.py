@@ -75,7 +75,8 @@ def queue_counts(amqp_uri: str, rabbitmqctl: tuple[str, ...] = ("rabbitmqctl",),
     return counts
 
 
-def broker_idle(amqp_uri: str, queues, rabbitmqctl: tuple[str, ...] = ("rabbitmqctl",), env: dict | None = None) -> bool:
+def broker_idle(amqp_uri: str, queues, rabbitmqctl: tuple[str, ...] = ("rabbitmqctl",),
+                env: dict | None = None) -> bool:
     """Does none of `queues` (all of them declared) hold a message, ready or delivered and not yet
     acknowledged? Then nothing more reaches their consumers until someone publishes."""
     counts = queue_counts(amqp_uri, rabbitmqctl, env)

@@ -166,8 +166,9 @@ def get_evaluation(session, evaluation_id: str) -> Evaluation | None:
 def evaluations_by_id(session, evaluation_ids: list[str]) -> dict[str, Evaluation]:
     found: dict = {}
     for start in range(0, len(evaluation_ids), IN_CHUNK):
+        chunk = evaluation_ids[start:start + IN_CHUNK]
         found.update((e.evaluation_id, e) for e in session.execute(
-            select(Evaluation).where(evaluations.c.evaluation_id.in_(evaluation_ids[start:start + IN_CHUNK]))).scalars())
+            select(Evaluation).where(evaluations.c.evaluation_id.in_(chunk))).scalars())
     return found
 
 

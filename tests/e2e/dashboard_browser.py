@@ -46,7 +46,8 @@ def snapshot(page) -> dict:
         "months": words(page.locator("table.months").inner_text()),
         "activities": words(page.locator("#activity-rows").inner_text()),
         "charts": page.eval_on_selector_all("svg[data-chart] text.value", "nodes => nodes.map(n => n.textContent)"),
-        "bars": page.eval_on_selector_all("svg[data-chart] rect", "nodes => nodes.map(n => Number(n.getAttribute('height')))"),
+        "bars": page.eval_on_selector_all("svg[data-chart] rect",
+                                          "nodes => nodes.map(n => Number(n.getAttribute('height')))"),
     }
 
 
@@ -84,7 +85,8 @@ def run(base: str, year: str, token: str, registration_id: str, title: str, aler
 
             step("the dashboard shows the year to date, targets, charts, tables and alerts")
             check(page.get_by_role("heading", name=f"Live dashboard {year}", level=1).is_visible(), "no heading")
-            check(page.locator(PARTICIPANTS).inner_text() == "1", f"participants {page.locator(PARTICIPANTS).inner_text()!r}")
+            participants = page.locator(PARTICIPANTS).inner_text()
+            check(participants == "1", f"participants {participants!r}")
             targets = page.locator("ul.targets > li")
             check(targets.count() == 3, f"{targets.count()} targets, not 3")
             for name in ("Satisfaction (open offer)", "Net Promoter Score (open offer)",

@@ -133,7 +133,8 @@ def show(value, kind: str) -> str:
 
 
 def get(document: dict, path: str):
-    """The figure at a dotted path of fixed keys (FIGURES, targets, months); breakdown keys hold dots: see breakdowns."""
+    """The figure at a dotted path of fixed keys (FIGURES, targets, months); breakdown keys hold dots:
+    see breakdowns."""
     value = document
     for key in path.split("."):
         value = value[int(key)] if isinstance(value, list) else value.get(key) if isinstance(value, dict) else None
@@ -226,7 +227,8 @@ def breakdown_rows(annual: dict, section: str, columns: tuple) -> list[tuple[str
 
 
 def breakdowns(document: dict, t) -> list[dict]:
-    """The breakdown tables, each with what the script needs to rebuild it (`spec`, `labels`: JSON in data attributes)."""
+    """The breakdown tables, each with what the script needs to rebuild it (`spec`, `labels`: JSON in
+    data attributes)."""
     out = []
     for table_id, caption, section, rows, columns in BREAKDOWNS:
         labels = row_labels(rows, t)
@@ -247,7 +249,8 @@ def context(document: dict) -> dict:
     return {
         "figures": FIGURES, "month_columns": MONTH_COLUMNS, "month_names": MONTH_NAMES,
         "charts": charts(document), "breakdowns": breakdowns(document, t),
-        "breakdown_texts": {"heading": t("dash_breakdowns"), "intro": t("dash_breakdowns_intro", none=t("kpi_key.none")),
+        "breakdown_texts": {"heading": t("dash_breakdowns"),
+                            "intro": t("dash_breakdowns_intro", none=t("kpi_key.none")),
                             "empty": t("dash_bd_empty")},
         "targets_shown": TARGETS, "show": show, "get": get,
         "target_rule": target_rule, "status_text": status_text, "alert_reasons": alert_reasons,

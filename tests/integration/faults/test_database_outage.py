@@ -71,7 +71,8 @@ class DatabaseSwitch:
         with self.admin.connect() as connection:
             connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
             connection.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid()"
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = :name AND pid <> pg_backend_pid()"
             ), {"name": name})
             wait_for(lambda: not connection.execute(text(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = :name"), {"name": name}).scalar(),
@@ -224,7 +225,8 @@ def test_producer_database_away_refuses_with_5xx_and_leaves_nothing_half_written
     with ServiceRpcProxy("registration", config, timeout=30) as rpc:
         activity_id = rpc.create_activity({
             "title": "Vorming", "kind": "vorming", "theme": "vrijwilligers", "format": "offline",
-            "starts_at": (now + timedelta(days=30)).isoformat(), "ends_at": (now + timedelta(days=30, hours=7)).isoformat(),
+            "starts_at": (now + timedelta(days=30)).isoformat(),
+            "ends_at": (now + timedelta(days=30, hours=7)).isoformat(),
             "days": 1, "dagdelen": 2, "capacity": 50, "location": "Gent",
         })["activity_id"]
 

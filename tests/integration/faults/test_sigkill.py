@@ -81,7 +81,8 @@ def test_sigkill_of_each_service_in_turn_loses_and_double_counts_nothing(
         try:
             wait_for(lambda: not unsettled(config, dbs), timeout=240, interval=1, message="the platform to settle")
         except AssertionError as exc:
-            raise AssertionError(f"{exc}: {unsettled(config, dbs)}; queues: {queue_counts(config['AMQP_URI'])}") from None
+            queues = queue_counts(config["AMQP_URI"])
+            raise AssertionError(f"{exc}: {unsettled(config, dbs)}; queues: {queues}") from None
         # nothing more can arrive once no queue holds a message, ready or delivered and unacknowledged
         wait_for(lambda: broker_idle(config["AMQP_URI"], consumed_queues(config)), timeout=120, interval=0.5,
                  message="the consumers' queues empty and every delivery acknowledged")

@@ -279,7 +279,8 @@ def test_register_event_and_staff_list(rpc, events, db_engine):
     # only the hash of the cancel token is stored
     with db_engine.connect() as connection:
         stored = connection.execute(
-            select(registrations.c.cancel_token_hash).where(registrations.c.registration_id == result["registration_id"])
+            select(registrations.c.cancel_token_hash)
+            .where(registrations.c.registration_id == result["registration_id"])
         ).scalar()
         assert stored == hash_token(result["cancel_token"])
         assert result["cancel_token"] not in str(connection.execute(select(registrations)).all())

@@ -35,7 +35,8 @@ def value_strategy(field: fields.Field):
     elif isinstance(field, fields.Float):
         strategy = st.floats(allow_nan=False, allow_infinity=False, width=32)
     elif isinstance(field, fields.String):
-        strategy = st.text(min_size=length.min or 0 if length else 0, max_size=min(length.max or 60, 60) if length else 60)
+        strategy = st.text(min_size=length.min or 0 if length else 0,
+                           max_size=min(length.max or 60, 60) if length else 60)
     else:
         raise AssertionError(f"no strategy for {type(field).__name__}")
     return st.one_of(st.none(), strategy) if field.allow_none else strategy
