@@ -1,15 +1,22 @@
 """What the end-to-end tests share: starting the platform, running a browser script in its own
-process and reading its verdict, and the script's side of that (a JSON line, exit status 0 or 1;
-a watched page, the staff sign-in)."""
+process and reading its verdict, and the script's side of that (headless Chromium, checks, a JSON
+line and exit status 0 or 1; a watched page, the console's policy problems, the staff sign-in)."""
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+TIMEOUT_MS = 15_000
 
 
 def browser_verdict(module: str, *args: str, timeout: int = 180) -> dict:
@@ -26,14 +33,38 @@ def browser_verdict(module: str, *args: str, timeout: int = 180) -> dict:
 
 
 def browser_main(run: Callable[..., dict], argv: list[str]) -> int:
-    """A browser script's entry point: the verdict of `run(*argv[1:])` as one JSON line."""
+    """A browser script's entry point: the verdict of `run(*argv[1:])` as one JSON line, its report
+    with "ok" true when every step passed."""
     try:
         report = run(*argv[1:])
     except Exception as exc:  # noqa: BLE001 - the verdict goes to the test
         print(json.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc}"}))
         return 1
-    print(json.dumps(report))
+    print(json.dumps({**report, "ok": True}))
     return 0
+
+
+@contextmanager
+def chromium() -> Iterator:
+    """A headless Chromium for a browser script, closed whatever its steps do."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def check(condition, message: str):
+    if not condition:
+        raise AssertionError(message)
+
+
+def words(text: str) -> str:
+    """The text as a person reads it: white space folded."""
+    return " ".join(text.split())
 
 
 def watched_page(context, timeout_ms: int) -> tuple:
@@ -45,6 +76,22 @@ def watched_page(context, timeout_ms: int) -> tuple:
             if message.type == "error" else None)
     page.on("pageerror", lambda error: errors.append(str(error)))
     return page, errors
+
+
+def watch_console(page) -> list[str]:
+    """Every error and warning the page's console shows from now on (CSP violations among them)."""
+    seen: list[str] = []
+    page.on("console", lambda message: seen.append(f"{message.type}: {message.text}")
+            if message.type in ("error", "warning") else None)
+    page.on("pageerror", lambda error: seen.append(f"pageerror: {error}"))
+    return seen
+
+
+def policy_problems(seen: list[str]) -> list[str]:
+    """The console lines about the Content-Security-Policy (or another policy header) being violated
+    or malformed; a 400 page's "Failed to load resource" is no such problem."""
+    signs = ("content security policy", "content-security-policy", "permissions-policy", "refused to")
+    return [line for line in seen if any(sign in line.lower() for sign in signs)]
 
 
 def page_errors(errors: list[str]) -> list[str]:
@@ -60,14 +107,22 @@ def staff_sign_in(page, base: str, next_path: str, token: str) -> None:
         page.get_by_role("button", name="Sign in").click()
 
 
-def start_platform(runner_factory, platform_config, gateway_url: str) -> None:
+def assert_chromium_installed() -> None:
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is not installed (make test's bootstrap installs it)"
+
+
+def start_platform(runner_factory, platform_config, gateway_url: str, healthy_within: float = 15) -> None:
     """Every service of the platform running, the gateway answering."""
+    from tests.integration.gateway.support import all_services
+
+    runner_factory(platform_config, *all_services()).start()
+    wait_until_healthy(gateway_url, healthy_within)
+
+
+def wait_until_healthy(gateway_url: str, timeout: float = 15) -> None:
     import requests
 
     from tests.helpers import wait_for
-    from tests.integration.gateway.support import all_services
 
-    runner = runner_factory(platform_config, *all_services())
-    runner.start()
-    wait_for(lambda: requests.get(f"{gateway_url}/health", timeout=5).status_code == 200, timeout=15,
+    wait_for(lambda: requests.get(f"{gateway_url}/health", timeout=5).status_code == 200, timeout=timeout,
              message="the platform to be healthy")
