@@ -5,6 +5,7 @@ import subprocess
 import time
 
 import eventlet
+from amqp.exceptions import NotFound
 from kombu import Connection
 
 from kernel.contract import DATA_SCHEMAS
@@ -57,6 +58,18 @@ def queue_depth(amqp_uri: str, queue_name: str) -> int:
         _, depth, _ = channel.queue_declare(queue_name, passive=True)
         channel.close()
     return depth
+
+
+def consumers_on(amqp_uri: str, queue_name: str) -> int:
+    """How many consumers `queue_name` has; 0 while its service has not yet declared it."""
+    with Connection(amqp_uri) as connection:
+        channel = connection.channel()
+        try:
+            _, _, count = channel.queue_declare(queue_name, passive=True)
+        except NotFound:
+            return 0
+        channel.close()
+    return count
 
 
 def queue_counts(amqp_uri: str, rabbitmqctl: tuple[str, ...] = ("rabbitmqctl",),

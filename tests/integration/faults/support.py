@@ -15,7 +15,6 @@ from pathlib import Path
 
 import requests
 import yaml
-from amqp.exceptions import NotFound
 from kombu import Connection, Exchange
 from nameko.standalone.rpc import ServiceRpcProxy
 from prometheus_client.parser import text_string_to_metric_families
@@ -178,18 +177,6 @@ def wait_until_up(config: dict, processes: Processes, *services: str, timeout: f
             return answers(config, service)
 
         wait_for(up, timeout=timeout, interval=0.3, message=f"{service} to answer")
-
-
-def consumers_on(amqp_uri: str, queue_name: str) -> int:
-    """How many consumers `queue_name` has; 0 while its service has not yet declared it."""
-    with Connection(amqp_uri) as connection:
-        channel = connection.channel()
-        try:
-            _, _, count = channel.queue_declare(queue_name, passive=True)
-        except NotFound:
-            return 0
-        channel.close()
-    return count
 
 
 def queue_depths(amqp_uri: str, queue_names) -> dict[str, int]:

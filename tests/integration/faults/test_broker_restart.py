@@ -17,14 +17,13 @@ import pytest
 from sqlalchemy import select
 
 from kernel.topology import delay_queue
-from tests.helpers import wait_for
+from tests.helpers import consumers_on, wait_for
 from tests.integration.faults.support import (
     REPORTING_CONSUMER,
     UNTIL,
     Databases,
     activity_ids,
     assert_as_undisturbed,
-    consumers_on,
     fault_config,
     generated_events,
     service_documents,
