@@ -72,3 +72,11 @@ def wait_until(predicate, timeout: float, interval: float = 0.01):
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+def print_table(rows: list[tuple[str, str, str]]) -> None:
+    """(measurement, figure, target) rows as a table on stdout."""
+    width = max(len(name) for name, _, _ in rows)
+    print(f"\n{'measurement':<{width}}  {'figure':<50} target")
+    for name, figure, target in rows:
+        print(f"{name:<{width}}  {figure:<50} {target}")

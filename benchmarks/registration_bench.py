@@ -36,7 +36,7 @@ from datetime import UTC, datetime, timedelta  # noqa: E402
 
 import requests  # noqa: E402
 
-from benchmarks.harness import percentile, sandbox, wait_until  # noqa: E402
+from benchmarks.harness import percentile, print_table, sandbox, wait_until  # noqa: E402
 from kernel.config import ROOT, SERVICES  # noqa: E402
 from tests.integration.gateway.support import CSRF_FIELD  # noqa: E402
 
@@ -244,10 +244,7 @@ def main() -> int:
     parser.add_argument("--path", choices=PATHS, action="append", help="default: both")
     args = parser.parse_args()
     table, missed = rows(tuple(args.backend or BACKENDS), tuple(args.path or PATHS))
-    width = max(len(name) for name, _, _ in table)
-    print(f"\n{'measurement':<{width}}  {'figure':<50} target")
-    for name, figure, target in table:
-        print(f"{name:<{width}}  {figure:<50} {target}")
+    print_table(table)
     return 1 if missed else 0
 
 

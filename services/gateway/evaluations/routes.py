@@ -45,11 +45,7 @@ class SurveyErrors(forms.FormErrors):
 
 
 def form_values(form) -> dict:
-    def text(name):
-        value = form.get(name)
-        return value.strip() if isinstance(value, str) else ""
-
-    return {name: text(name) for name in FIELDS}
+    return {name: forms.text(form, name) for name in FIELDS}
 
 
 def check_form(values: dict, t) -> SurveyErrors:

@@ -56,12 +56,8 @@ class RequestFormErrors(forms.FormErrors):
 
 
 def form_values(form) -> dict:
-    def text(name):
-        value = form.get(name)
-        return value.strip() if isinstance(value, str) else ""
-
-    values = {name: text(name) for name in FIELDS if name != "privacy_consent"}
-    values["privacy_consent"] = text("privacy_consent").lower() in {"on", "yes", "true", "1"}
+    values = {name: forms.text(form, name) for name in FIELDS if name != "privacy_consent"}
+    values["privacy_consent"] = forms.checked(form, "privacy_consent")
     return values
 
 
