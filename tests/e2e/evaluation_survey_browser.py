@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import sys
 
-from tests.e2e.support import TIMEOUT_MS, browser_main, check, chromium, policy_problems, watch_console
+from tests.e2e.support import browser_main, check, chromium, open_watched, policy_problems
 
 SATISFACTION = re.compile(r"^Hoe tevreden ben je over deze activiteit\?")
 RECOMMEND = re.compile(r"^Hoe waarschijnlijk is het dat je deze activiteit aanraadt aan een collega\?")
@@ -21,16 +21,9 @@ def run(survey_url: str, title: str) -> dict:
     report: dict = {"steps": []}
     step = report["steps"].append
     with chromium() as browser:
-        # a phone-sized screen
-        page = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True,
-                                   has_touch=True).new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        console = watch_console(page)
-
         step("the survey renders in Dutch, without JavaScript, for screen readers")
-        response = page.goto(survey_url)
-        check(response.status == 200, f"GET survey answered {response.status}")
-        check(page.locator("html").get_attribute("lang") == "nl", "page is not lang=nl")
+        phone = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+        page, console = open_watched(phone, survey_url, "nl")
         check(page.get_by_role("heading", name=f"Wat vond je van {title}?").is_visible(), "no Dutch heading")
         check(page.locator("script").count() == 0, "the page has JavaScript")
         for legend in (SATISFACTION, RECOMMEND):

@@ -15,7 +15,7 @@ import re
 import sys
 import urllib.request
 
-from tests.e2e.support import TIMEOUT_MS, browser_main, check, chromium, policy_problems, watch_console
+from tests.e2e.support import browser_main, check, chromium, open_watched, policy_problems, submit_empty
 
 
 def registration_status(base: str, token: str) -> str:
@@ -28,14 +28,8 @@ def run(activity_url: str, title: str) -> dict:
     report: dict = {"steps": []}
     step = report["steps"].append
     with chromium() as browser:
-        page = browser.new_context().new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        console = watch_console(page)
-
         step("dutch by default")
-        response = page.goto(activity_url)
-        check(response.status == 200, f"GET activity page answered {response.status}")
-        check(page.locator("html").get_attribute("lang") == "nl", "page is not lang=nl")
+        page, console = open_watched(browser.new_context(), activity_url, "nl")
         check(page.get_by_role("heading", name=title).is_visible(), "activity title not shown")
         check(page.get_by_label(re.compile(r"^Naam")).is_visible(), "no Dutch 'Naam' field")
         check(page.get_by_role("button", name="Inschrijven").is_visible(), "no Dutch submit button")
@@ -53,13 +47,7 @@ def run(activity_url: str, title: str) -> dict:
         check(page.locator("html").get_attribute("lang") == "en", "English not remembered without ?lang")
 
         step("empty form shows field errors")
-        with page.expect_response(lambda r: r.request.method == "POST") as submitted:
-            page.get_by_role("button", name="Register").click()
-        check(submitted.value.status == 400, f"empty form answered {submitted.value.status}, not 400")
-        summary = page.locator(".error-summary")
-        check(summary.is_visible(), "no error summary")
-        name_link = summary.get_by_role("link", name=re.compile("^Name"))
-        check(name_link.get_attribute("href") == "#f-name", "summary does not link to the name field")
+        submit_empty(page, "Register", "Name")
         check(page.locator("#f-email").get_attribute("aria-invalid") == "true", "email not marked invalid")
         check(page.locator("#e-privacy_consent").is_visible(), "no consent error")
 

@@ -4,6 +4,7 @@ line and exit status 0 or 1; a watched page, the console's policy problems, the 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -62,6 +63,18 @@ def check(condition, message: str):
         raise AssertionError(message)
 
 
+def submit_empty(page, button: str, name_label: str) -> None:
+    """Sends the form empty: refused (400) with an error summary that links to the name field
+    (labelled `name_label` in the page's language)."""
+    with page.expect_response(lambda r: r.request.method == "POST") as submitted:
+        page.get_by_role("button", name=button).click()
+    check(submitted.value.status == 400, f"empty form answered {submitted.value.status}, not 400")
+    summary = page.locator(".error-summary")
+    check(summary.is_visible(), "no error summary")
+    name_link = summary.get_by_role("link", name=re.compile(f"^{name_label}"))
+    check(name_link.get_attribute("href") == "#f-name", "summary does not link to the name field")
+
+
 def words(text: str) -> str:
     """The text as a person reads it: white space folded."""
     return " ".join(text.split())
@@ -78,13 +91,19 @@ def watched_page(context, timeout_ms: int) -> tuple:
     return page, errors
 
 
-def watch_console(page) -> list[str]:
-    """Every error and warning the page's console shows from now on (CSP violations among them)."""
+def open_watched(context, url: str, lang: str) -> tuple:
+    """(a new page on `url`, answered 200 and in `lang`; the list of every error and warning its
+    console shows from before it opened: CSP violations among them)."""
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
     seen: list[str] = []
     page.on("console", lambda message: seen.append(f"{message.type}: {message.text}")
             if message.type in ("error", "warning") else None)
     page.on("pageerror", lambda error: seen.append(f"pageerror: {error}"))
-    return seen
+    response = page.goto(url)
+    check(response.status == 200, f"GET {url} answered {response.status}")
+    check(page.locator("html").get_attribute("lang") == lang, f"page is not lang={lang}")
+    return page, seen
 
 
 def policy_problems(seen: list[str]) -> list[str]:
