@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from kernel.db import IN_CHUNK
+from kernel.db import in_chunks
 from services.evaluation import domain
 from services.evaluation.domain import Activity, Attendance, ErasedPerson, Evaluation
 from services.evaluation.models import activities, attendance, evaluations
@@ -165,8 +165,7 @@ def get_evaluation(session, evaluation_id: str) -> Evaluation | None:
 
 def evaluations_by_id(session, evaluation_ids: list[str]) -> dict[str, Evaluation]:
     found: dict = {}
-    for start in range(0, len(evaluation_ids), IN_CHUNK):
-        chunk = evaluation_ids[start:start + IN_CHUNK]
+    for chunk in in_chunks(evaluation_ids):
         found.update((e.evaluation_id, e) for e in session.execute(
             select(Evaluation).where(evaluations.c.evaluation_id.in_(chunk))).scalars())
     return found

@@ -49,7 +49,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from kernel.config import database_url, load_config
-from kernel.db import IN_CHUNK, ServiceDatabase, make_engine
+from kernel.db import IN_CHUNK, ServiceDatabase, in_chunks, make_engine
 from kernel.envelope import validate_received
 from kernel.migrate import upgrade
 from kernel.tables import outbox, processed_events
@@ -191,8 +191,7 @@ class EventLog:
     def by_event_id(self, event_ids: list[str]) -> dict[str, str]:
         found = {}
         with self.engine.connect() as connection:
-            for start in range(0, len(event_ids), IN_CHUNK):
-                chunk = event_ids[start : start + IN_CHUNK]
+            for chunk in in_chunks(event_ids):
                 for row in connection.execute(select(outbox.c.event_id, outbox.c.payload).where(
                         outbox.c.event_id.in_(chunk), outbox.c.event_type.in_(self.event_types))):
                     found[row.event_id] = row.payload
@@ -381,10 +380,10 @@ def compare(live_session, rebuilt_session, keep: int = 1000) -> Comparison:
 
 def _claimed(session, consumer: str, event_ids: list[str]) -> set[str]:
     found: set[str] = set()
-    for start in range(0, len(event_ids), IN_CHUNK):
+    for chunk in in_chunks(event_ids):
         found.update(session.execute(select(processed_events.c.event_id).where(
             processed_events.c.consumer == consumer,
-            processed_events.c.event_id.in_(event_ids[start : start + IN_CHUNK]))).scalars())
+            processed_events.c.event_id.in_(chunk))).scalars())
     return found
 
 
