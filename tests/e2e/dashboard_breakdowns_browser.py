@@ -19,7 +19,16 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.e2e.support import TIMEOUT_MS, browser_main, check, chromium, page_errors, staff_sign_in, watched_page
+from tests.e2e.support import (
+    TIMEOUT_MS,
+    browser_main,
+    check,
+    chromium,
+    fresh_render,
+    page_errors,
+    staff_sign_in,
+    watched_page,
+)
 
 WAIT_S = 60  # how long to wait for the row to change at most: a bound for a hung platform, not a speed target
 
@@ -88,11 +97,8 @@ def run(base: str, year: str, token: str, activity_id: str, goal: str, before: s
         page.screenshot(path=str(Path(shots) / "breakdowns-after.png"), full_page=True)
 
         step("the breakdowns updated in place are what the server renders")
-        fresh = context.new_page()
-        fresh.goto(dashboard_url)
-        check(breakdown_texts(page) == breakdown_texts(fresh),
-              f"differs from a fresh render:\n{breakdown_texts(page)}\n{breakdown_texts(fresh)}")
-        fresh.close()
+        rendered = fresh_render(context, dashboard_url, breakdown_texts)
+        check(breakdown_texts(page) == rendered, f"differs from a fresh render:\n{breakdown_texts(page)}\n{rendered}")
 
         step("no errors in the browser console")
         check(not page_errors(errors), f"console errors: {page_errors(errors)}")

@@ -19,7 +19,17 @@ import sys
 import time
 import urllib.request
 
-from tests.e2e.support import TIMEOUT_MS, browser_main, check, chromium, page_errors, staff_sign_in, watched_page, words
+from tests.e2e.support import (
+    TIMEOUT_MS,
+    browser_main,
+    check,
+    chromium,
+    fresh_render,
+    page_errors,
+    staff_sign_in,
+    watched_page,
+    words,
+)
 
 PARTICIPANTS = '[data-k="annual.open_offer.participants"]'
 # the page asks once a second; far beyond that on the busiest machine, it does not update itself
@@ -118,12 +128,9 @@ def run(base: str, year: str, token: str, registration_id: str, title: str, aler
         check(after["charts"] != before["charts"], "the charts' labels did not change")
 
         step("what the page shows after updating itself is what the server renders")
-        fresh = context.new_page()
-        fresh.goto(dashboard_url)
-        rendered = snapshot(fresh)
+        rendered = fresh_render(context, dashboard_url, snapshot)
         for key in rendered:
             check(after[key] == rendered[key], f"{key} differs from a fresh render:\n{after[key]}\n{rendered[key]}")
-        fresh.close()
 
         step("no errors in the browser console")
         check(not page_errors(errors), f"console errors: {page_errors(errors)}")

@@ -76,6 +76,15 @@ def submit_empty(page, button: str, name_label: str) -> None:
     check(name_link.get_attribute("href") == "#f-name", "summary does not link to the name field")
 
 
+def fresh_render(context, url: str, read: Callable):
+    """What `read` finds on `url` opened afresh in a new page of `context`."""
+    fresh = context.new_page()
+    fresh.goto(url)
+    found = read(fresh)
+    fresh.close()
+    return found
+
+
 def words(text: str) -> str:
     """The text as a person reads it: white space folded."""
     return " ".join(text.split())

@@ -15,7 +15,6 @@ import json
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
 
 import eventlet
 import pytest
@@ -48,6 +47,7 @@ from tests.integration.faults.support import (
     service_documents,
     years_of,
 )
+from tests.integration.gateway.support import activity_payload
 
 # 15.5 s from an event's first attempt to its last: far longer than the short outage lasts after
 # the handler's first failure, on any machine (how short it is: benchmarks/responsiveness_bench.py)
@@ -216,14 +216,9 @@ def test_producer_database_away_refuses_with_5xx_and_leaves_nothing_half_written
     registration = container_factory(RegistrationService, config)
     registration.start()
     container_factory(GatewayService, config).start()
-    now = datetime.now(UTC)
     with ServiceRpcProxy("registration", config, timeout=30) as rpc:
-        activity_id = rpc.create_activity({
-            "title": "Vorming", "kind": "vorming", "theme": "vrijwilligers", "format": "offline",
-            "starts_at": (now + timedelta(days=30)).isoformat(),
-            "ends_at": (now + timedelta(days=30, hours=7)).isoformat(),
-            "days": 1, "dagdelen": 2, "capacity": 50, "location": "Gent",
-        })["activity_id"]
+        activity_id = rpc.create_activity(activity_payload(
+            title="Vorming", theme="vrijwilligers", capacity=50, location="Gent"))["activity_id"]
 
     def register(number: int):
         """The gateway's answer (within the client's 60 s: an answer, not a hang) and when it came."""
