@@ -5,11 +5,15 @@ import subprocess
 import time
 
 import eventlet
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from amqp.exceptions import NotFound
 from kombu import Connection
+from sqlalchemy import create_engine, inspect
 
 from kernel.contract import DATA_SCHEMAS
 from kernel.envelope import validate_received
+from kernel.tables import kernel_metadata
 
 ENVELOPE_KEYS = {"event_id", "event_type", "schema_version", "occurred_at", "producer", "data"}
 
@@ -34,6 +38,23 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05, message: 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}")
         eventlet.sleep(interval)
+
+
+def migrated_schema(url: str, metadata) -> tuple[list, str | None, dict[str, set[str]]]:
+    """The database at `url` against `metadata` and the kernel's tables: (the differences, its
+    alembic revision, {table: its column names})."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            differences = compare_metadata(context, [metadata, kernel_metadata])
+            revision = context.get_current_revision()
+        inspector = inspect(engine)
+        columns = {table: {column["name"] for column in inspector.get_columns(table)}
+                   for table in inspector.get_table_names()}
+        return differences, revision, columns
+    finally:
+        engine.dispose()
 
 
 def drain_queue(amqp_uri: str, queue_name: str) -> list:
