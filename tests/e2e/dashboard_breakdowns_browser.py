@@ -19,16 +19,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.e2e.support import (
-    TIMEOUT_MS,
-    browser_main,
-    check,
-    chromium,
-    fresh_render,
-    page_errors,
-    staff_sign_in,
-    watched_page,
-)
+from tests.e2e.support import browser_main, check, chromium, fresh_render, page_errors, staff_sign_in, watched_page
 
 WAIT_S = 60  # how long to wait for the row to change at most: a bound for a hung platform, not a speed target
 
@@ -64,7 +55,7 @@ def run(base: str, year: str, token: str, activity_id: str, goal: str, before: s
     expected_before, expected_after = json.loads(before), json.loads(after)
     with chromium() as browser:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page, errors = watched_page(context, TIMEOUT_MS)
+        page, errors = watched_page(context)
 
         step("sign in and open the dashboard")
         staff_sign_in(page, base, f"/staff/dashboard/{year}", token)

@@ -20,7 +20,6 @@ import time
 import urllib.request
 
 from tests.e2e.support import (
-    TIMEOUT_MS,
     browser_main,
     check,
     chromium,
@@ -74,7 +73,7 @@ def run(base: str, year: str, token: str, registration_id: str, title: str, aler
         check(probe.locator(PARTICIPANTS).count() == 0, "figures shown without signing in")
         probe.close()
 
-        page, errors = watched_page(context, TIMEOUT_MS)
+        page, errors = watched_page(context)
 
         step("sign in through the staff sign-in form")
         staff_sign_in(page, base, f"/staff/dashboard/{year}", token)

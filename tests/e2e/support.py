@@ -90,10 +90,10 @@ def words(text: str) -> str:
     return " ".join(text.split())
 
 
-def watched_page(context, timeout_ms: int) -> tuple:
+def watched_page(context) -> tuple:
     """(a new page, the list its console errors and uncaught exceptions are collected in)."""
     page = context.new_page()
-    page.set_default_timeout(timeout_ms)
+    page.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []
     page.on("console", lambda message: errors.append(f"{message.text} ({message.location.get('url')})")
             if message.type == "error" else None)
