@@ -22,7 +22,6 @@ from sqlalchemy import select
 
 from kernel.config import CENTRE_TIMEZONE
 from kernel.topology import consumers_of, delay_queue
-from services.notifications.domain import CREATED_TEMPLATES
 from services.notifications.models import captured_mail, messages
 from services.notifications.service import NotificationsService
 from tests.helpers import broker_idle, queue_counts, wait_for
@@ -46,6 +45,7 @@ KILLS = (("registration", 0.12), ("reporting", 0.32), ("notifications", 0.52), (
 ACTIVITIES = 40  # about 20 events each
 REQUESTS = 21
 # the mails a registration calls for, written out here (not read from notifications' code)
+CREATED_TEMPLATES = {"confirmed": "registration_confirmed", "waitlisted": "waitlisted"}
 
 
 def test_sigkill_of_each_service_in_turn_loses_and_double_counts_nothing(
