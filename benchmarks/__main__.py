@@ -15,7 +15,7 @@ from benchmarks import (  # noqa: E402
     reporting_bench,
     responsiveness_bench,
 )
-from benchmarks.harness import sandbox  # noqa: E402
+from benchmarks.harness import print_table, sandbox  # noqa: E402
 
 
 def main() -> int:
@@ -43,10 +43,7 @@ def main() -> int:
                  "at most 10 s"))
     rows += reporting_bench.rows(quick)
     rows += responsiveness_bench.rows()
-    width = max(len(name) for name, _, _ in rows)
-    print(f"\n{'measurement':<{width}}  {'figure':<50} target")
-    for name, figure, target in rows:
-        print(f"{name:<{width}}  {figure:<50} {target}")
+    print_table(rows)
     return 1 if failures else 0
 
 

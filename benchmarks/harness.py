@@ -42,7 +42,8 @@ def sandbox(backend: str = "sqlite"):
                 connection.execute(text(f'CREATE DATABASE "{database}"'))
                 created_pg.append(database)
         config["DATABASES"] = {
-            name: f"postgresql+psycopg2://postgres@127.0.0.1:5432/{db}" for name, db in zip(SERVICES, created_pg, strict=True)
+            name: f"postgresql+psycopg2://postgres@127.0.0.1:5432/{db}"
+            for name, db in zip(SERVICES, created_pg, strict=True)
         }
     else:
         config["DATABASES"] = {name: f"sqlite:///{directory}/{name}.db" for name in SERVICES}
@@ -71,3 +72,11 @@ def wait_until(predicate, timeout: float, interval: float = 0.01):
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+def print_table(rows: list[tuple[str, str, str]]) -> None:
+    """(measurement, figure, target) rows as a table on stdout."""
+    width = max(len(name) for name, _, _ in rows)
+    print(f"\n{'measurement':<{width}}  {'figure':<50} target")
+    for name, figure, target in rows:
+        print(f"{name:<{width}}  {figure:<50} {target}")

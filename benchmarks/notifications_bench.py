@@ -5,9 +5,9 @@
 The whole path runs for real: 1,000 `evaluation.requested` events published to RabbitMQ (a
 throw-away vhost), the notifications service consuming them (one message per event), asking the
 registration service for each recipient over RPC, claiming its log row, rendering the template,
-asking the evaluation service for the survey link, sending over SMTP (pooled connections) to aiosmtpd in its own process, and recording
-`notification.sent` in its outbox. The clock runs from the first publish to the last mail the
-SMTP server has stored. Target: at most 10 s.
+asking the evaluation service for the survey link, sending over SMTP (pooled connections) to
+aiosmtpd in its own process, and recording `notification.sent` in its outbox. The clock runs from
+the first publish to the last mail the SMTP server has stored. Target: at most 10 s.
 """
 from __future__ import annotations
 
@@ -189,7 +189,8 @@ def main() -> int:
     result = run(args.count, args.rate, args.backend, args.processes, args.workers)
     print(f"{result['delivered']:,} evaluation invitations delivered to a local SMTP server in "
           f"{result['seconds']:.2f} s ({result['per_second']:,.0f}/s; {result['logged_sent']:,} logged as sent; "
-          f"rate limit {args.rate or 'none'}; {args.backend}; {args.processes} notifications process(es)); target: 1,000 in at most 10 s")
+          f"rate limit {args.rate or 'none'}; {args.backend}; {args.processes} notifications process(es)); "
+          "target: 1,000 in at most 10 s")
     return 0 if result["seconds"] <= 10 or args.count != 1000 else 1
 
 

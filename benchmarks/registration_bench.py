@@ -25,7 +25,6 @@ eventlet.monkey_patch()
 import argparse  # noqa: E402
 import hashlib  # noqa: E402
 import os  # noqa: E402
-import re  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
@@ -37,15 +36,15 @@ from datetime import UTC, datetime, timedelta  # noqa: E402
 
 import requests  # noqa: E402
 
-from benchmarks.harness import percentile, sandbox, wait_until  # noqa: E402
+from benchmarks.harness import percentile, print_table, sandbox, wait_until  # noqa: E402
 from kernel.config import ROOT, SERVICES  # noqa: E402
+from tests.integration.gateway.support import CSRF_FIELD  # noqa: E402
 
 TOKEN = "bench-staff-token"
 SEATS, PEOPLE, CONCURRENCY = 300, 1000, 50
 TARGET_P99_MS, TARGET_PER_SECOND = 300, 200
 BACKENDS = ("sqlite", "postgresql")
 PATHS = ("json", "form")
-CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def _free_port() -> int:
@@ -245,10 +244,7 @@ def main() -> int:
     parser.add_argument("--path", choices=PATHS, action="append", help="default: both")
     args = parser.parse_args()
     table, missed = rows(tuple(args.backend or BACKENDS), tuple(args.path or PATHS))
-    width = max(len(name) for name, _, _ in table)
-    print(f"\n{'measurement':<{width}}  {'figure':<50} target")
-    for name, figure, target in table:
-        print(f"{name:<{width}}  {figure:<50} {target}")
+    print_table(table)
     return 1 if missed else 0
 
 

@@ -1,4 +1,4 @@
-"""Reporting: ingest throughput, freshness and the cost of the annual read (issue #3).
+"""Reporting: ingest throughput, freshness and the cost of the annual read.
 
   python -m benchmarks.reporting_bench [ingest|freshness|annual|profile|all] [--backend sqlite|postgresql]
          [--workers 2] [--events 50000] [--rate 500] [--seconds 20] [--sizes 10000,100000,1000000] [--quick]
@@ -48,6 +48,7 @@ from sqlalchemy import and_, func, select  # noqa: E402
 from benchmarks.harness import percentile, sandbox, wait_until  # noqa: E402
 from kernel import topology  # noqa: E402
 from kernel.config import ROOT  # noqa: E402
+from kernel.contract import producer_of  # noqa: E402
 from kernel.db import ServiceDatabase  # noqa: E402
 from kernel.migrate import upgrade  # noqa: E402
 from kernel.outbox import event_exchange  # noqa: E402
@@ -55,8 +56,8 @@ from kernel.publisher import ConfirmingPublisher  # noqa: E402
 from kernel.tables import processed_events  # noqa: E402
 from services.reporting import domain, store  # noqa: E402
 from services.reporting.models import activity_facts, delivery_facts, org_facts, request_facts  # noqa: E402
+from services.reporting.rebuild import LIVE_CONSUMER as CONSUMER  # noqa: E402
 
-CONSUMER = "reporting.on_events"
 WORKERS = 2  # reporting processes, as `make run` starts them (scripts/run_platform.py DEFAULT_REPLICAS)
 YEARS = tuple(range(2017, 2027))
 READ_YEAR = 2025
@@ -64,9 +65,6 @@ MARKER_YEAR = 2031
 EVENTS_PER_ACTIVITY = 100  # about: scheduled, ~45 registrations, attendance, evaluations, completed
 TARGETS = {"ingest": 5000, "freshness_p99_ms": 200, "annual_p99_ms": 5}
 
-PRODUCER = {"organisation": "registration", "activity": "registration", "registration": "registration",
-            "attendance": "registration", "person": "registration", "evaluation": "evaluation",
-            "request": "requests"}
 KINDS = ("vorming", "workshop", "studiedag", "studievoormiddag", "leertraject", "infosessie", "lerend_netwerk")
 THEMES = ("vrijwilligers", "participatie", "samenwerking", "diversiteit", "digitalisering", "bestuur")
 GOALS = ("SD1.OD4", "SD1.OD2", "SD2.OD1", "SD3.OD2", None)
@@ -95,7 +93,7 @@ class Generator:
 
     def event(self, event_type: str, at: datetime, **data) -> dict:
         return {"event_id": self._id(), "event_type": event_type, "schema_version": 1,
-                "occurred_at": at.isoformat(), "producer": PRODUCER[event_type.split(".")[0]], "data": data}
+                "occurred_at": at.isoformat(), "producer": producer_of(event_type), "data": data}
 
     def _org(self):
         if self.rng.random() < 0.15:
@@ -119,7 +117,8 @@ class Generator:
         seats = 300 if big else rng.randint(12, 40)
         # theme, goal and role from the numbers, not the rng: the stream stays the one earlier rounds measured
         fields = {"activity_id": activity_id, "kind": "trefdag" if big else rng.choice(KINDS),
-                  "theme": THEMES[n % len(THEMES)], "goal": GOALS[n % len(GOALS)], "format": rng.choice(("offline", "offline", "online", "blended")),
+                  "theme": THEMES[n % len(THEMES)], "goal": GOALS[n % len(GOALS)],
+                  "format": rng.choice(("offline", "offline", "online", "blended")),
                   "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=7)).isoformat(),
                   "days": 1, "dagdelen": rng.choice((1, 2, 2, 4)), "capacity": seats}
         scheduled = starts - timedelta(days=60)
@@ -130,7 +129,8 @@ class Generator:
         people = int(seats * rng.uniform(0.8, 1.3))
         for r in range(people):
             at = scheduled + timedelta(days=rng.uniform(5, 58))
-            registration_id, person_id, org = f"{activity_id}-r{r}", f"person-{rng.randrange(self.persons)}", self._org()
+            registration_id, person_id = f"{activity_id}-r{r}", f"person-{rng.randrange(self.persons)}"
+            org = self._org()
             status = "confirmed" if r < seats else "waitlisted"
             out.append(self.event("registration.created", at, registration_id=registration_id, activity_id=activity_id,
                                   person_id=person_id, role=None, status=status, **self._profile(org)))
@@ -139,8 +139,9 @@ class Generator:
                                       activity_id=activity_id))
                 status = "confirmed"
             if rng.random() < 0.08:
-                out.append(self.event("registration.cancelled", at + timedelta(hours=5), registration_id=registration_id,
-                                      activity_id=activity_id, cancelled_by="participant"))
+                out.append(self.event("registration.cancelled", at + timedelta(hours=5),
+                                      registration_id=registration_id, activity_id=activity_id,
+                                      cancelled_by="participant"))
                 continue
             if cancelled or status != "confirmed" or rng.random() < 0.12:
                 continue
@@ -555,11 +556,12 @@ def rows(quick: bool = False) -> list[tuple[str, str, str]]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description="Reporting benchmarks (issue #3).")
+    parser = argparse.ArgumentParser(description="Reporting benchmarks: ingest throughput, freshness, the annual read.")
     parser.add_argument("what", nargs="?", default="all", choices=("ingest", "freshness", "annual", "profile", "all"))
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--events", type=int, default=50000)
-    parser.add_argument("--workers", type=int, default=WORKERS, help="reporting service processes (default: %(default)s)")
+    parser.add_argument("--workers", type=int, default=WORKERS,
+                        help="reporting service processes (default: %(default)s)")
     parser.add_argument("--rate", type=float, default=500)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--sizes", default="10000,100000,1000000")

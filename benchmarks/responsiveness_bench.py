@@ -217,6 +217,7 @@ def database_outage() -> dict:
     from services.gateway.service import GatewayService
     from services.registration.service import RegistrationService
     from services.reporting.service import ReportingService
+    from tests.integration.gateway.support import activity_payload
 
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     result = {}
@@ -230,14 +231,9 @@ def database_outage() -> dict:
                 runner.add_service(service)
             runner.start()
             try:
-                now = datetime.now(UTC)
                 with ServiceRpcProxy("registration", config, timeout=30) as registration:
-                    activity_id = registration.create_activity({
-                        "title": "Vorming", "kind": "vorming", "theme": "vrijwilligers", "format": "offline",
-                        "starts_at": (now + timedelta(days=30)).isoformat(),
-                        "ends_at": (now + timedelta(days=30, hours=7)).isoformat(),
-                        "days": 1, "dagdelen": 2, "capacity": 50, "location": "Gent",
-                    })["activity_id"]
+                    activity_id = registration.create_activity(activity_payload(
+                        title="Vorming", theme="vrijwilligers", capacity=50, location="Gent"))["activity_id"]
                 _refuse(admin, config["DATABASES"]["registration"])
                 try:
                     refusals = []
@@ -306,7 +302,8 @@ def rows() -> list[tuple[str, str, str]]:
     live = dashboard_and_rpc_timeout()
     found.append(("dashboard: attendance recorded -> dashboard data",
                   f"median {live['dashboard_median_s']:.2f} s, max {live['dashboard_max_s']:.2f} s",
-                  f"below {2 - DASHBOARD_POLL_S:.0f} s (on the page, polling each {DASHBOARD_POLL_S:.0f} s: within 2 s)"))
+                  f"below {2 - DASHBOARD_POLL_S:.0f} s "
+                  f"(on the page, polling each {DASHBOARD_POLL_S:.0f} s: within 2 s)"))
     found.append(("gateway: a service stops answering -> 503 (RPC timeout 1 s)",
                   f"{live['rpc_timeout_503_s']:.2f} s", "below 5 s"))
     lock = sqlite_write_lock()

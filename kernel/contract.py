@@ -210,6 +210,11 @@ PRODUCERS: dict[str, tuple[str, ...]] = {
     "notifications": ("notification.",),
 }
 
+
+def producer_of(event_type: str) -> str:
+    """The one service that may emit `event_type`."""
+    return next(name for name, prefixes in PRODUCERS.items() if event_type.startswith(prefixes))
+
 # Which events each service's handlers read: service -> handler method -> the (producer, event type)
 # pairs its queue is bound to, one queue per handler (kernel/topology.py names and declares them, so
 # that a queue collects events before its service ever ran). The handlers' decorators say the same;

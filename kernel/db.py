@@ -18,8 +18,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from kernel.envelope import new_event
 from kernel.tables import outbox, processed_events, utcnow
 
-CLAIM_CHUNK = 500  # ids per IN (...) lookup; SQLite caps bound parameters
+IN_CHUNK = 500  # values per IN (...) lookup: SQLite caps bound parameters
 SQLITE_BUSY_SECONDS = 30  # how long a statement waits for another process's lock before failing
+
+
+def in_chunks(items: list, size: int = IN_CHUNK) -> Iterator[list]:
+    """`items` in slices of at most `size`: one IN (...) lookup or multi-row write each."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def make_engine(url: str, writer: bool = True) -> Engine:
@@ -151,8 +157,7 @@ class UnitOfWork:
                 "SELECT %s, unnest(CAST(%s AS varchar[])), %s ON CONFLICT DO NOTHING RETURNING event_id",
                 (consumer, ids, now)).scalars())
         else:
-            for start in range(0, len(ids), CLAIM_CHUNK):
-                chunk = ids[start : start + CLAIM_CHUNK]
+            for chunk in in_chunks(ids):
                 claimed.update(connection.exec_driver_sql(
                     "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES "
                     f"{', '.join(['(?, ?, ?)'] * len(chunk))} ON CONFLICT DO NOTHING RETURNING event_id",

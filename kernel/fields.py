@@ -1,9 +1,9 @@
 """marshmallow fields shared by the services' RPC schemas: trimmed text, e-mail addresses, goal codes,
-and the strict base schema that refuses unknown input fields (nothing slips in unnoticed, such as an
-ID document number)."""
+the strict base schema that refuses unknown input fields (nothing slips in unnoticed, such as an
+ID document number), and the refusal of an update that changes nothing."""
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 GOAL_PATTERN = r"^[A-Z]{1,4}\d+(\.[A-Z]{1,4}\d+)*$"  # e.g. SD1.OD4
 
@@ -11,6 +11,17 @@ GOAL_PATTERN = r"^[A-Z]{1,4}\d+(\.[A-Z]{1,4}\d+)*$"  # e.g. SD1.OD4
 class StrictSchema(Schema):
     class Meta:
         unknown = RAISE
+
+
+class NotEmpty(Schema):
+    """A change of any subset of the fields, refused when it changes nothing (an empty object)."""
+
+    EMPTY_MESSAGE = "Give at least one field to change."
+
+    @validates_schema
+    def _not_empty(self, data, **kwargs):
+        if not data:
+            raise ValidationError(self.EMPTY_MESSAGE, "_schema")
 
 
 class Trimmed(fields.String):

@@ -62,7 +62,8 @@ class MetricsServer(SharedExtension):
         ports = (self.container.config.get("METRICS") or {}).get("PORTS") or {}
         port = int(ports.get(self.container.service_name) or 0)
         if port:
-            start_http_server(port, addr=str((self.container.config.get("METRICS") or {}).get("ADDRESS") or "127.0.0.1"))
+            address = (self.container.config.get("METRICS") or {}).get("ADDRESS") or "127.0.0.1"
+            start_http_server(port, addr=str(address))
 
 
 class EntrypointMetrics(DependencyProvider):

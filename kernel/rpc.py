@@ -19,8 +19,8 @@ DEFAULT_TIMEOUT_SECONDS = 30.0
 
 class _WithoutReplyBody(logging.Filter):
     """nameko.rpc logs every RPC reply body at DEBUG ("RPC reply event complete"), which holds the
-    names, email addresses and questions a service answers with (issue #8: no personal data in
-    logs). The record stays, without the body."""
+    names, email addresses and questions a service answers with (no personal data in logs:
+    docs/PRIVACY.md). The record stays, without the body."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.msg == "RPC reply event complete %s %s" and isinstance(record.args, tuple):

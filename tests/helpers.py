@@ -5,7 +5,27 @@ import subprocess
 import time
 
 import eventlet
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from amqp.exceptions import NotFound
 from kombu import Connection
+from sqlalchemy import create_engine, inspect
+
+from kernel.contract import DATA_SCHEMAS
+from kernel.envelope import validate_received
+from kernel.tables import kernel_metadata
+
+ENVELOPE_KEYS = {"event_id", "event_type", "schema_version", "occurred_at", "producer", "data"}
+
+
+def contract_data(event: dict, producer: str) -> dict:
+    """The event's `data`, once the envelope is valid, from `producer`, and `data` has exactly the
+    contract's fields."""
+    assert set(event) == ENVELOPE_KEYS
+    validate_received(event)
+    assert event["producer"] == producer and event["schema_version"] == 1
+    assert set(event["data"]) == set(DATA_SCHEMAS[event["event_type"]]().fields), event["event_type"]
+    return event["data"]
 
 
 def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05, message: str = "condition"):
@@ -18,6 +38,23 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05, message: 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}")
         eventlet.sleep(interval)
+
+
+def migrated_schema(url: str, metadata) -> tuple[list, str | None, dict[str, set[str]]]:
+    """The database at `url` against `metadata` and the kernel's tables: (the differences, its
+    alembic revision, {table: its column names})."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            differences = compare_metadata(context, [metadata, kernel_metadata])
+            revision = context.get_current_revision()
+        inspector = inspect(engine)
+        columns = {table: {column["name"] for column in inspector.get_columns(table)}
+                   for table in inspector.get_table_names()}
+        return differences, revision, columns
+    finally:
+        engine.dispose()
 
 
 def drain_queue(amqp_uri: str, queue_name: str) -> list:
@@ -44,6 +81,18 @@ def queue_depth(amqp_uri: str, queue_name: str) -> int:
     return depth
 
 
+def consumers_on(amqp_uri: str, queue_name: str) -> int:
+    """How many consumers `queue_name` has; 0 while its service has not yet declared it."""
+    with Connection(amqp_uri) as connection:
+        channel = connection.channel()
+        try:
+            _, _, count = channel.queue_declare(queue_name, passive=True)
+        except NotFound:
+            return 0
+        channel.close()
+    return count
+
+
 def queue_counts(amqp_uri: str, rabbitmqctl: tuple[str, ...] = ("rabbitmqctl",),
                  env: dict | None = None) -> dict[str, tuple[int, int]]:
     """(ready, unacknowledged) of every queue of the vhost in `amqp_uri`, read from the queues
@@ -60,7 +109,8 @@ def queue_counts(amqp_uri: str, rabbitmqctl: tuple[str, ...] = ("rabbitmqctl",),
     return counts
 
 
-def broker_idle(amqp_uri: str, queues, rabbitmqctl: tuple[str, ...] = ("rabbitmqctl",), env: dict | None = None) -> bool:
+def broker_idle(amqp_uri: str, queues, rabbitmqctl: tuple[str, ...] = ("rabbitmqctl",),
+                env: dict | None = None) -> bool:
     """Does none of `queues` (all of them declared) hold a message, ready or delivered and not yet
     acknowledged? Then nothing more reaches their consumers until someone publishes."""
     counts = queue_counts(amqp_uri, rabbitmqctl, env)

@@ -22,7 +22,8 @@ from kernel.rules import InvalidInput, RuleViolation, StateConflict
 
 __all__ = [
     "Settings", "Activity", "Attendance", "Evaluation", "ErasedPerson", "plan_invitations", "due_reminders",
-    "due_closings", "make_token", "read_token", "check_link", "InvalidLink", "LinkExpired", "AlreadyAnswered", "stage_report",
+    "due_closings", "make_token", "read_token", "check_link", "InvalidLink", "LinkExpired", "AlreadyAnswered",
+    "stage_report",
 ]
 
 FINAL, MIDWAY = "final", "midway"
@@ -351,7 +352,9 @@ class AlreadyAnswered(StateConflict):
     """The link was used: one answer per registration (409)."""
 
 
-_TOKEN = re.compile(r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})$")
+_TOKEN = re.compile(  # the shape make_token writes
+    r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})$"
+)
 MAX_TOKEN_LENGTH = 200
 
 

@@ -8,12 +8,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from kernel.db import in_chunks
 from services.evaluation import domain
 from services.evaluation.domain import Activity, Attendance, ErasedPerson, Evaluation
 from services.evaluation.models import activities, attendance, evaluations
 
 BATCH = 500  # surveys per transaction of the reminding and closing rounds
-CHUNK = 500  # ids per IN (...): SQLite caps bound parameters
 
 
 # --- registration's facts ----------------------------------------------------------------------------------
@@ -165,9 +165,9 @@ def get_evaluation(session, evaluation_id: str) -> Evaluation | None:
 
 def evaluations_by_id(session, evaluation_ids: list[str]) -> dict[str, Evaluation]:
     found: dict = {}
-    for start in range(0, len(evaluation_ids), CHUNK):
+    for chunk in in_chunks(evaluation_ids):
         found.update((e.evaluation_id, e) for e in session.execute(
-            select(Evaluation).where(evaluations.c.evaluation_id.in_(evaluation_ids[start:start + CHUNK]))).scalars())
+            select(Evaluation).where(evaluations.c.evaluation_id.in_(chunk))).scalars())
     return found
 
 

@@ -1,4 +1,4 @@
-"""Evaluation service: satisfaction surveys after an activity (issue #4).
+"""Evaluation service: satisfaction surveys after an activity.
 
 Thin nameko layer around services/evaluation/domain.py (the rules) and repository.py (the SQL):
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from kernel.db import in_chunks
 from kernel.tables import utcnow
 from services.notifications import domain
 from services.notifications.models import activity_schedule, alert_state, captured_mail, messages
@@ -22,7 +23,6 @@ from services.notifications.models import activity_schedule, alert_state, captur
 log = logging.getLogger(__name__)
 
 ERROR_LIMIT = 500
-KEY_CHUNK = 500  # dedup keys per IN (...) lookup; SQLite caps bound parameters
 
 
 # --- the message log: claims and leases ------------------------------------------------------------------
@@ -79,9 +79,9 @@ def claim_messages(session, template: str, wanted: dict[str, tuple[dict, domain.
 
     def rows_of(some_keys):
         found = {}
-        for start in range(0, len(some_keys), KEY_CHUNK):
+        for chunk in in_chunks(some_keys):
             found.update((row.dedup_key, row) for row in session.execute(
-                select(messages).where(messages.c.dedup_key.in_(some_keys[start:start + KEY_CHUNK]))))
+                select(messages).where(messages.c.dedup_key.in_(chunk))))
         return found
 
     existing = rows_of(keys)
@@ -157,9 +157,9 @@ def still_held(session, claim: str, sent: list) -> list:
     lease ran out meanwhile belongs to the worker that took it over, which records it."""
     ids = [row.notification_id for row, *_ in sent]
     held = set()
-    for start in range(0, len(ids), KEY_CHUNK):
+    for chunk in in_chunks(ids):
         held.update(session.execute(
-            select(messages.c.notification_id).where(messages.c.notification_id.in_(ids[start:start + KEY_CHUNK]))
+            select(messages.c.notification_id).where(messages.c.notification_id.in_(chunk))
             .where(held_by(claim)).with_for_update()).scalars())
     for row, *_ in sent:
         if row.notification_id not in held:

@@ -147,7 +147,8 @@ class NotificationsService(health.HealthRpc):
     def on_evaluation_requested(self, events):
         self._survey_mails(events, "evaluation_invitation")
 
-    @batch_event_handler([("evaluation", "evaluation.midway_requested")], max_batch=SURVEY_BATCH, max_wait_ms=SURVEY_WAIT_MS)
+    @batch_event_handler([("evaluation", "evaluation.midway_requested")],
+                         max_batch=SURVEY_BATCH, max_wait_ms=SURVEY_WAIT_MS)
     def on_evaluation_midway_requested(self, events):
         self._survey_mails(events, "evaluation_midway")
 

@@ -60,7 +60,8 @@ def new_id() -> str:
 def profile_without_organisation(kind: str, policy: TargetGroupPolicy) -> OrgProfile:
     """Individuals (org_type individu) and informal initiatives (civiel_scw), never recognised."""
     if kind not in ORGANISATION_KINDS:
-        raise InvalidInput("unknown organisation kind", {"organisation_kind": [f"Must be one of: {', '.join(ORGANISATION_KINDS)}."]})
+        raise InvalidInput("unknown organisation kind",
+                           {"organisation_kind": [f"Must be one of: {', '.join(ORGANISATION_KINDS)}."]})
     org_type = ORGANISATION_KINDS[kind]
     return OrgProfile(None, org_type, False, policy.target_group(org_type, False))
 
@@ -534,7 +535,8 @@ class Activity:
             1 <= days_attended <= self.days
         ):
             raise InvalidInput(
-                "invalid days attended", {"days_attended": [f"Must be between 1 and {self.days} (the activity's days)."]}
+                "invalid days attended",
+                {"days_attended": [f"Must be between 1 and {self.days} (the activity's days)."]},
             )
         registration.days_attended = days_attended
         registration.attendance_recorded_at = now

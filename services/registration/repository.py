@@ -11,6 +11,7 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
+from kernel.db import in_chunks
 from kernel.errors import NotFound
 from kernel.inputs import existing_id
 from services.registration import domain
@@ -20,7 +21,6 @@ from services.registration.models import activities, organisations, persons, reg
 # INSERT ... ON CONFLICT DO NOTHING is spelled per dialect in SQLAlchemy
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 SEAT_COUNTERS = ("confirmed_count", "waitlisted_count", "next_waitlist_seq")
-CHUNK = 500  # ids per IN (...): SQLite caps bound parameters
 
 
 # --- organisations -----------------------------------------------------------------------------------------
@@ -88,9 +88,9 @@ def public_activities(session, now) -> list[Activity]:
 
 def activity_titles(session, activity_ids: list[str]) -> dict[str, str]:
     titles = {}
-    for start in range(0, len(activity_ids), CHUNK):
+    for chunk in in_chunks(activity_ids):
         titles.update(session.execute(select(activities.c.activity_id, activities.c.title).where(
-            activities.c.activity_id.in_(activity_ids[start : start + CHUNK]))).all())
+            activities.c.activity_id.in_(chunk))).all())
     return titles
 
 
@@ -196,8 +196,7 @@ def find_registration(session, registration_id: str) -> Registration | None:
 
 def registrations_by_id(session, registration_ids: list[str]) -> dict[str, Registration]:
     found: dict = {}
-    for start in range(0, len(registration_ids), CHUNK):
-        chunk = registration_ids[start:start + CHUNK]
+    for chunk in in_chunks(registration_ids):
         found.update((r.registration_id, r) for r in session.execute(
             select(Registration).where(registrations.c.registration_id.in_(chunk))).scalars())
     return found
@@ -236,8 +235,8 @@ def persons_by_id(session, person_ids) -> dict[str, Person]:
 def many_persons_by_id(session, person_ids: list[str]) -> dict[str, Person]:
     """`persons_by_id` for any number of persons, in chunks."""
     people: dict = {}
-    for start in range(0, len(person_ids), CHUNK):
-        people.update(persons_by_id(session, person_ids[start:start + CHUNK]))
+    for chunk in in_chunks(person_ids):
+        people.update(persons_by_id(session, chunk))
     return people
 
 

@@ -11,6 +11,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from kernel.contract import FORMATS, ORG_TYPES, ROLES, TARGET_GROUPS
 from kernel.fields import (
     EmailAddress,
+    NotEmpty,
     NullableTrimmed,
     StrictSchema,
     Trimmed,
@@ -36,13 +37,8 @@ class OrganisationInputSchema(StrictSchema):
     recognised = fields.Boolean(required=True)
 
 
-class OrganisationUpdateSchema(OrganisationInputSchema):
+class OrganisationUpdateSchema(NotEmpty, OrganisationInputSchema):
     """Partial: any subset of the input fields (at least one)."""
-
-    @validates_schema
-    def _not_empty(self, data, **kwargs):
-        if not data:
-            raise ValidationError("Give at least one field to change.", "_schema")
 
 
 class OrganisationViewSchema(Schema):
@@ -91,13 +87,8 @@ class ActivityInputSchema(StrictSchema):
     invitation_only = fields.Boolean(load_default=False)
 
 
-class ActivityUpdateSchema(ActivityInputSchema):
+class ActivityUpdateSchema(NotEmpty, ActivityInputSchema):
     """Partial: any subset of the input fields (load with partial=True); at least one."""
-
-    @validates_schema
-    def _not_empty(self, data, **kwargs):
-        if not data:
-            raise ValidationError("Give at least one field to change.", "_schema")
 
 
 class CancelActivitySchema(StrictSchema):

@@ -405,7 +405,7 @@ class RegistrationService(health.HealthRpc):
                 activity.waitlist_position(registration),
             )
 
-    # --- privacy: export and erasure (GDPR, issue #7; docs/PRIVACY.md) --------------------------------------
+    # --- privacy: export and erasure (GDPR; docs/PRIVACY.md) ---------------------------------------------
 
     @rpc
     def find_persons(self, email):

@@ -1,4 +1,4 @@
-"""The live dashboard's document (issue #3), plain Python over reporting's aggregates.
+"""The live dashboard's document, plain Python over reporting's aggregates.
 
 `reporting.dashboard(year, since=None)` answers with:
 
@@ -34,10 +34,10 @@ from datetime import datetime
 from sqlalchemy import and_, select
 
 from kernel.config import CENTRE_TIMEZONE
+from kernel.db import in_chunks
 from services.reporting import domain, store
 from services.reporting.models import activity_facts, kpi_counters
 
-CHUNK = 500  # scopes per IN (...): SQLite caps bound parameters
 MONTHS = tuple(range(1, 13))
 
 
@@ -85,8 +85,8 @@ def read(session, year: int) -> Snapshot:
     ).all()
     snapshot.activities = [dict(row._mapping) for row in rows]
     ids = [row["activity_id"] for row in snapshot.activities]
-    for start_at in range(0, len(ids), CHUNK):
-        scopes = [f"activity:{activity_id}" for activity_id in ids[start_at : start_at + CHUNK]]
+    for chunk in in_chunks(ids):
+        scopes = [f"activity:{activity_id}" for activity_id in chunk]
         for scope, counters in _counters(session, kpi_counters.c.scope.in_(scopes)).items():
             snapshot.activity_counters[scope.split(":", 1)[1]] = counters
     return snapshot

@@ -791,7 +791,9 @@ def kpi_document(counters: dict[str, int], directory: dict[str, int]) -> dict:
         # the published table adds the tracks' counts; the distinct count stays beside it
         "organisations_reached_tracks_added": open_offer["organisations_reached"]
         + demand_driven["organisations_reached"],
-        "recognised_reach": {"reached": all_reached, "total": recognised_total, "pct": pct(all_reached, recognised_total)},
+        "recognised_reach": {
+            "reached": all_reached, "total": recognised_total, "pct": pct(all_reached, recognised_total),
+        },
     }
     return {"open_offer": open_offer, "demand_driven": demand_driven, "totals": totals}
 

@@ -49,7 +49,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from kernel.config import database_url, load_config
-from kernel.db import ServiceDatabase, make_engine
+from kernel.db import IN_CHUNK, ServiceDatabase, in_chunks, make_engine
 from kernel.envelope import validate_received
 from kernel.migrate import upgrade
 from kernel.tables import outbox, processed_events
@@ -75,7 +75,6 @@ AGGREGATE_TABLES = (
     activity_facts, *[t for t in FACT_TABLES if t is not activity_facts], unit_contributions, kpi_members,
     kpi_counters,
 )
-CHUNK = 500
 
 
 class RebuildError(Exception):
@@ -192,8 +191,7 @@ class EventLog:
     def by_event_id(self, event_ids: list[str]) -> dict[str, str]:
         found = {}
         with self.engine.connect() as connection:
-            for start in range(0, len(event_ids), CHUNK):
-                chunk = event_ids[start : start + CHUNK]
+            for chunk in in_chunks(event_ids):
                 for row in connection.execute(select(outbox.c.event_id, outbox.c.payload).where(
                         outbox.c.event_id.in_(chunk), outbox.c.event_type.in_(self.event_types))):
                     found[row.event_id] = row.payload
@@ -382,10 +380,10 @@ def compare(live_session, rebuilt_session, keep: int = 1000) -> Comparison:
 
 def _claimed(session, consumer: str, event_ids: list[str]) -> set[str]:
     found: set[str] = set()
-    for start in range(0, len(event_ids), CHUNK):
+    for chunk in in_chunks(event_ids):
         found.update(session.execute(select(processed_events.c.event_id).where(
             processed_events.c.consumer == consumer,
-            processed_events.c.event_id.in_(event_ids[start : start + CHUNK]))).scalars())
+            processed_events.c.event_id.in_(chunk))).scalars())
     return found
 
 
@@ -406,7 +404,7 @@ def not_counted_live(live_session, rebuilt: ServiceDatabase) -> int:
         while True:
             ids = list(session.execute(select(processed_events.c.event_id).where(
                 processed_events.c.consumer == CONSUMER, processed_events.c.event_id > after)
-                .order_by(processed_events.c.event_id).limit(CHUNK)).scalars())
+                .order_by(processed_events.c.event_id).limit(IN_CHUNK)).scalars())
             if not ids:
                 return missing
             missing += len(ids) - len(_claimed(live_session, LIVE_CONSUMER, ids))

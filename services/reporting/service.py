@@ -1,4 +1,4 @@
-"""Reporting service: rolling KPI aggregates from events alone (DESIGN.md, issue #3).
+"""Reporting service: rolling KPI aggregates from events alone (DESIGN.md).
 
 One batch consumer takes every event reporting needs (event-carried state:
 it never asks another service) and, per batch, in one transaction: claims the

@@ -21,6 +21,7 @@ from sqlalchemy import and_, bindparam, delete, func, select, text, tuple_, upda
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from kernel.db import in_chunks
 from kernel.tables import utcnow
 from services.reporting import domain
 from services.reporting.domain import (
@@ -51,13 +52,7 @@ from services.reporting.models import (
     year_definitions,
 )
 
-CHUNK = 500  # keys per IN (...): SQLite caps bound parameters
 RAW_CHUNK, RAW_PARAMETERS = 1000, 30000  # rows and bound parameters per multi-row upsert (both databases cap them)
-
-
-def _chunks(items: list, size: int = CHUNK):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _dialect(session) -> str:
@@ -104,7 +99,7 @@ def _raw_upsert(session, table, names: list[str], rows: list[tuple], add: str | 
             f"INSERT INTO {name} ({columns}) SELECT {columns} FROM json_populate_recordset(NULL::{name}, "
             f"CAST(%s AS json)){tail}", (payload,))
         return result.fetchall() if returning else []
-    for chunk in _chunks(rows, max(1, min(RAW_CHUNK, RAW_PARAMETERS // len(names)))):
+    for chunk in in_chunks(rows, max(1, min(RAW_CHUNK, RAW_PARAMETERS // len(names)))):
         result = connection.exec_driver_sql(
             f"INSERT INTO {name} ({columns}) VALUES {', '.join([one] * len(chunk))}{tail}",
             tuple(value for row in chunk for value in row))
@@ -170,7 +165,7 @@ def load_facts(session, units: list[str]) -> Facts:
     for unit in units:
         kind, _, key = unit.partition(":")
         ids[kind].append(key)
-    for chunk in _chunks(ids["activity"]):
+    for chunk in in_chunks(ids["activity"]):
         for row in session.execute(select(activity_facts).where(activity_facts.c.activity_id.in_(chunk))):
             facts.activities[row.activity_id] = Activity(**_row(row))
         for row in session.execute(select(registration_facts).where(registration_facts.c.activity_id.in_(chunk))):
@@ -179,12 +174,12 @@ def load_facts(session, units: list[str]) -> Facts:
             facts.activity(row.activity_id).attendance[row.registration_id] = Attendance(**_row(row))
         for row in session.execute(select(evaluation_facts).where(evaluation_facts.c.activity_id.in_(chunk))):
             facts.activity(row.activity_id).evaluations[row.evaluation_id] = Evaluation(**_row(row))
-    for chunk in _chunks(ids["request"]):
+    for chunk in in_chunks(ids["request"]):
         for row in session.execute(select(request_facts).where(request_facts.c.request_id.in_(chunk))):
             facts.requests[row.request_id] = Request(**_row(row))
         for row in session.execute(select(delivery_facts).where(delivery_facts.c.request_id.in_(chunk))):
             facts.request(row.request_id).deliveries[row.event_id] = Delivery(**_row(row))
-    for chunk in _chunks(ids["org"]):
+    for chunk in in_chunks(ids["org"]):
         for row in session.execute(select(org_facts).where(org_facts.c.organisation_id.in_(chunk))):
             facts.organisations[row.organisation_id] = Organisation(**_row(row))
         for row in session.execute(select(org_version_facts).where(org_version_facts.c.organisation_id.in_(chunk))):
@@ -239,7 +234,7 @@ def save_facts(session, facts: Facts) -> None:
 
 def load_contributions(session, units: list[str]) -> dict[str, Contribution]:
     stored: dict[str, Contribution] = {}
-    for chunk in _chunks(units):
+    for chunk in in_chunks(units):
         for row in session.execute(select(unit_contributions).where(unit_contributions.c.unit.in_(chunk))):
             stored[row.unit] = Contribution.from_json(orjson.loads(row.payload))
     return stored
@@ -381,7 +376,7 @@ def ingest(uow, events: list[dict], thresholds: domain.Thresholds, cache: UnitCa
         held, key = _facts_of(facts, unit)
         after[unit] = (token, held[key], new)
     upsert(session, unit_contributions, changed)
-    for chunk in _chunks(restamped):
+    for chunk in in_chunks(restamped):
         session.execute(update(unit_contributions).where(unit_contributions.c.unit.in_(chunk)).values(token=token))
     delta = delta.compact()
     apply_delta(session, delta)
@@ -415,7 +410,7 @@ def check_thresholds(uow, scopes: set[str], thresholds: domain.Thresholds) -> li
     for year in sorted(years):
         checks += domain.year_checks(f"year:{year}", annual(session, year), thresholds)
     activity_counters: dict[str, dict[str, int]] = {scope: {} for scope in activity_scopes}
-    for chunk in _chunks(activity_scopes):  # one read for the batch's activities, not one each
+    for chunk in in_chunks(activity_scopes):  # one read for the batch's activities, not one each
         for where, metric, value in session.execute(
             select(kpi_counters.c.scope, kpi_counters.c.metric, kpi_counters.c.value).where(
                 kpi_counters.c.scope.in_(chunk))
@@ -428,7 +423,7 @@ def check_thresholds(uow, scopes: set[str], thresholds: domain.Thresholds) -> li
         return []
     keys = [(check.kpi, check.scope) for check in checks]
     state = {}
-    for chunk in _chunks(keys, 250):
+    for chunk in in_chunks(keys, 250):
         for row in session.execute(
             select(threshold_state.c.kpi, threshold_state.c.scope, threshold_state.c.breached).where(
                 tuple_(threshold_state.c.kpi, threshold_state.c.scope).in_(chunk)

@@ -10,6 +10,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from kernel.contract import DECLINE_REASONS, ORG_TYPES, TARGET_GROUPS
 from kernel.fields import (
     EmailAddress,
+    NotEmpty,
     NullableTrimmed,
     StrictSchema,
     Trimmed,
@@ -119,16 +120,13 @@ class DeliverySchema(StrictSchema):
     description = optional_text(2000)
 
 
-class TagsSchema(StrictSchema):
+class TagsSchema(NotEmpty, StrictSchema):
     """Theme and/or goal (goal null clears it)."""
+
+    EMPTY_MESSAGE = "Give theme and/or goal."
 
     theme = Trimmed(validate=validate.Length(min=1, max=80))
     goal = goal_code()
-
-    @validates_schema
-    def _not_empty(self, data, **kwargs):
-        if not data:
-            raise ValidationError("Give theme and/or goal.", "_schema")
 
 
 FILTER_QUEUES = ("new", "mine", "overdue")
@@ -169,18 +167,13 @@ class StaffInputSchema(StrictSchema):
                          validate=validate.Length(max=50), metadata={"description": "expertise themes"})
 
 
-class StaffUpdateSchema(StrictSchema):
+class StaffUpdateSchema(NotEmpty, StrictSchema):
     """Any of the input fields, and `active` (at least one)."""
 
     name = Trimmed(validate=validate.Length(min=1, max=200))
     email = EmailAddress(allow_none=True, validate=validate.Length(max=254))
     themes = fields.List(Trimmed(validate=validate.Length(min=1, max=80)), validate=validate.Length(max=50))
     active = fields.Boolean()
-
-    @validates_schema
-    def _not_empty(self, data, **kwargs):
-        if not data:
-            raise ValidationError("Give at least one field to change.", "_schema")
 
 
 class StaffViewSchema(Schema):

@@ -13,43 +13,35 @@ import json
 import sys
 from pathlib import Path
 
-from tests.e2e.registration_page_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, check, words
-from tests.e2e.support import browser_main
+from tests.e2e.support import TIMEOUT_MS, browser_main, check, chromium, words
 
 
 def run(base: str, year: str, token: str, screenshots: str, expected_json: str) -> dict:
-    from playwright.sync_api import sync_playwright
-
     expected = json.loads(expected_json)
     report: dict = {"shots": []}
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(extra_http_headers={"Authorization": f"Bearer {token}"},
-                                          viewport={"width": 1100, "height": 900})
-            for lang, rows in expected.items():
-                page = context.new_page()
-                page.set_default_timeout(TIMEOUT_MS)
-                errors: list[str] = []
-                page.on("pageerror", lambda error, errors=errors: errors.append(str(error)))
-                answer = page.goto(f"{base}/staff/reports/annual/{year}?lang={lang}")
-                check(answer.status == 200, f"{lang}: the report answered {answer.status}")
-                check(page.evaluate("document.documentElement.lang") == lang, f"{lang}: the page is not in {lang}")
-                for figure, (label, value) in rows.items():
-                    row = page.locator(f'tr[data-figure="{figure}"]')
-                    check(row.count() == 1, f"{lang}: no row {figure}")
-                    check(row.locator("th").inner_text().strip() == label,
-                          f"{lang}: {figure} labelled {row.locator('th').inner_text()!r}, not {label!r}")
-                    shown = words(row.locator("td").nth(-2).inner_text())  # the year's column, before the target
-                    check(shown.startswith(value), f"{lang}: {figure} shows {shown!r}, not {value!r}")
-                check(not errors, f"{lang}: page errors {errors}")
-                shot = Path(screenshots) / f"report-{lang}.png"
-                page.screenshot(path=str(shot), full_page=True)
-                report["shots"].append(str(shot))
-                page.close()
-        finally:
-            browser.close()
-    report["ok"] = True
+    with chromium() as browser:
+        context = browser.new_context(extra_http_headers={"Authorization": f"Bearer {token}"},
+                                      viewport={"width": 1100, "height": 900})
+        for lang, rows in expected.items():
+            page = context.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            errors: list[str] = []
+            page.on("pageerror", lambda error, errors=errors: errors.append(str(error)))
+            answer = page.goto(f"{base}/staff/reports/annual/{year}?lang={lang}")
+            check(answer.status == 200, f"{lang}: the report answered {answer.status}")
+            check(page.evaluate("document.documentElement.lang") == lang, f"{lang}: the page is not in {lang}")
+            for figure, (label, value) in rows.items():
+                row = page.locator(f'tr[data-figure="{figure}"]')
+                check(row.count() == 1, f"{lang}: no row {figure}")
+                check(row.locator("th").inner_text().strip() == label,
+                      f"{lang}: {figure} labelled {row.locator('th').inner_text()!r}, not {label!r}")
+                shown = words(row.locator("td").nth(-2).inner_text())  # the year's column, before the target
+                check(shown.startswith(value), f"{lang}: {figure} shows {shown!r}, not {value!r}")
+            check(not errors, f"{lang}: page errors {errors}")
+            shot = Path(screenshots) / f"report-{lang}.png"
+            page.screenshot(path=str(shot), full_page=True)
+            report["shots"].append(str(shot))
+            page.close()
     return report
 
 

@@ -19,8 +19,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.e2e.registration_page_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, check
-from tests.e2e.support import browser_main, page_errors, staff_sign_in, watched_page
+from tests.e2e.support import browser_main, check, chromium, fresh_render, page_errors, staff_sign_in, watched_page
 
 WAIT_S = 60  # how long to wait for the row to change at most: a bound for a hung platform, not a speed target
 
@@ -50,60 +49,50 @@ def breakdown_texts(page) -> list[str]:
 
 def run(base: str, year: str, token: str, activity_id: str, goal: str, before: str, after: str,
         shots: str) -> dict:
-    from playwright.sync_api import sync_playwright
-
     report: dict = {"steps": []}
     step = report["steps"].append
     dashboard_url = f"{base}/staff/dashboard/{year}"
     expected_before, expected_after = json.loads(before), json.loads(after)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            page, errors = watched_page(context, TIMEOUT_MS)
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page, errors = watched_page(context)
 
-            step("sign in and open the dashboard")
-            staff_sign_in(page, base, f"/staff/dashboard/{year}", token)
-            check(page.url == dashboard_url, f"signing in led to {page.url}, not the dashboard")
+        step("sign in and open the dashboard")
+        staff_sign_in(page, base, f"/staff/dashboard/{year}", token)
+        check(page.url == dashboard_url, f"signing in led to {page.url}, not the dashboard")
 
-            step("the breakdowns are tables of words and numbers")
-            for caption in ("Open offer by goal", "Open offer by theme", "Open offer by kind of activity",
-                            "Open offer by organisation type", "Open offer by target group",
-                            "Demand-driven work by target group", "Demand-driven work by organisation type",
-                            "Requests delivered by goal"):
-                check(page.get_by_role("table", name=caption).count() == 1, f"no table {caption!r}")
-            check(goal_cells(page, goal) == expected_before,
-                  f"goal {goal} shows {goal_cells(page, goal)}, not {expected_before}")
-            text = page.locator("main").inner_text()
-            check("{" not in text and '":' not in text, "JSON shows on the page")
-            page.locator("#h-breakdowns").scroll_into_view_if_needed()
-            page.screenshot(path=str(Path(shots) / "breakdowns-before.png"), full_page=True)
+        step("the breakdowns are tables of words and numbers")
+        for caption in ("Open offer by goal", "Open offer by theme", "Open offer by kind of activity",
+                        "Open offer by organisation type", "Open offer by target group",
+                        "Demand-driven work by target group", "Demand-driven work by organisation type",
+                        "Requests delivered by goal"):
+            check(page.get_by_role("table", name=caption).count() == 1, f"no table {caption!r}")
+        check(goal_cells(page, goal) == expected_before,
+              f"goal {goal} shows {goal_cells(page, goal)}, not {expected_before}")
+        text = page.locator("main").inner_text()
+        check("{" not in text and '":' not in text, "JSON shows on the page")
+        page.locator("#h-breakdowns").scroll_into_view_if_needed()
+        page.screenshot(path=str(Path(shots) / "breakdowns-before.png"), full_page=True)
 
-            step("completing the activity updates the goal's row in place")
-            page.evaluate("window.__dashboardMarker = 'same page'")
-            complete_activity(base, token, activity_id)
-            # polled from here: wait_for_function evaluates strings, which the page's CSP forbids
-            deadline = time.monotonic() + WAIT_S
-            while goal_cells(page, goal) != expected_after and time.monotonic() < deadline:
-                page.wait_for_timeout(50)
-            check(goal_cells(page, goal) == expected_after,
-                  f"goal {goal} shows {goal_cells(page, goal)}, not {expected_after}")
-            check(page.evaluate("window.__dashboardMarker") == "same page", "the page was reloaded")
-            check(page.evaluate("performance.getEntriesByType('navigation').length") == 1, "a second navigation")
-            page.screenshot(path=str(Path(shots) / "breakdowns-after.png"), full_page=True)
+        step("completing the activity updates the goal's row in place")
+        page.evaluate("window.__dashboardMarker = 'same page'")
+        complete_activity(base, token, activity_id)
+        # polled from here: wait_for_function evaluates strings, which the page's CSP forbids
+        deadline = time.monotonic() + WAIT_S
+        while goal_cells(page, goal) != expected_after and time.monotonic() < deadline:
+            page.wait_for_timeout(50)
+        check(goal_cells(page, goal) == expected_after,
+              f"goal {goal} shows {goal_cells(page, goal)}, not {expected_after}")
+        check(page.evaluate("window.__dashboardMarker") == "same page", "the page was reloaded")
+        check(page.evaluate("performance.getEntriesByType('navigation').length") == 1, "a second navigation")
+        page.screenshot(path=str(Path(shots) / "breakdowns-after.png"), full_page=True)
 
-            step("the breakdowns updated in place are what the server renders")
-            fresh = context.new_page()
-            fresh.goto(dashboard_url)
-            check(breakdown_texts(page) == breakdown_texts(fresh),
-                  f"differs from a fresh render:\n{breakdown_texts(page)}\n{breakdown_texts(fresh)}")
-            fresh.close()
+        step("the breakdowns updated in place are what the server renders")
+        rendered = fresh_render(context, dashboard_url, breakdown_texts)
+        check(breakdown_texts(page) == rendered, f"differs from a fresh render:\n{breakdown_texts(page)}\n{rendered}")
 
-            step("no errors in the browser console")
-            check(not page_errors(errors), f"console errors: {page_errors(errors)}")
-        finally:
-            browser.close()
-    report["ok"] = True
+        step("no errors in the browser console")
+        check(not page_errors(errors), f"console errors: {page_errors(errors)}")
     return report
 
 

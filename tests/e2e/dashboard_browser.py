@@ -19,8 +19,16 @@ import sys
 import time
 import urllib.request
 
-from tests.e2e.registration_page_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, check, words
-from tests.e2e.support import browser_main
+from tests.e2e.support import (
+    browser_main,
+    check,
+    chromium,
+    fresh_render,
+    page_errors,
+    staff_sign_in,
+    watched_page,
+    words,
+)
 
 PARTICIPANTS = '[data-k="annual.open_offer.participants"]'
 # the page asks once a second; far beyond that on the busiest machine, it does not update itself
@@ -46,103 +54,85 @@ def snapshot(page) -> dict:
         "months": words(page.locator("table.months").inner_text()),
         "activities": words(page.locator("#activity-rows").inner_text()),
         "charts": page.eval_on_selector_all("svg[data-chart] text.value", "nodes => nodes.map(n => n.textContent)"),
-        "bars": page.eval_on_selector_all("svg[data-chart] rect", "nodes => nodes.map(n => Number(n.getAttribute('height')))"),
+        "bars": page.eval_on_selector_all("svg[data-chart] rect",
+                                          "nodes => nodes.map(n => Number(n.getAttribute('height')))"),
     }
 
 
 def run(base: str, year: str, token: str, registration_id: str, title: str, alert_id: str) -> dict:
-    from playwright.sync_api import sync_playwright
-
     report: dict = {"steps": []}
     step = report["steps"].append
     dashboard_url = f"{base}/staff/dashboard/{year}"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context()
-            step("without signing in, no figures")
-            probe = context.new_page()
-            refused = probe.goto(dashboard_url)
-            check(refused.status in (401, 403) or "/staff/login" in probe.url,
-                  f"the dashboard answered {refused.status} at {probe.url} without a token")
-            check(probe.locator(PARTICIPANTS).count() == 0, "figures shown without signing in")
-            probe.close()
+    with chromium() as browser:
+        context = browser.new_context()
+        step("without signing in, no figures")
+        probe = context.new_page()
+        refused = probe.goto(dashboard_url)
+        check(refused.status in (401, 403) or "/staff/login" in probe.url,
+              f"the dashboard answered {refused.status} at {probe.url} without a token")
+        check(probe.locator(PARTICIPANTS).count() == 0, "figures shown without signing in")
+        probe.close()
 
-            page = context.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
-            errors: list[str] = []
-            page.on("console", lambda message: errors.append(f"{message.text} ({message.location.get('url')})")
-                    if message.type == "error" else None)
-            page.on("pageerror", lambda error: errors.append(str(error)))
+        page, errors = watched_page(context)
 
-            step("sign in through the staff sign-in form")
-            page.goto(f"{base}/staff/login?next=/staff/dashboard/{year}")
-            page.get_by_label("Staff token").fill(token)
-            with page.expect_navigation():
-                page.get_by_role("button", name="Sign in").click()
-            check(page.url == dashboard_url, f"signing in led to {page.url}, not the dashboard")
+        step("sign in through the staff sign-in form")
+        staff_sign_in(page, base, f"/staff/dashboard/{year}", token)
+        check(page.url == dashboard_url, f"signing in led to {page.url}, not the dashboard")
 
-            step("the dashboard shows the year to date, targets, charts, tables and alerts")
-            check(page.get_by_role("heading", name=f"Live dashboard {year}", level=1).is_visible(), "no heading")
-            check(page.locator(PARTICIPANTS).inner_text() == "1", f"participants {page.locator(PARTICIPANTS).inner_text()!r}")
-            targets = page.locator("ul.targets > li")
-            check(targets.count() == 3, f"{targets.count()} targets, not 3")
-            for name in ("Satisfaction (open offer)", "Net Promoter Score (open offer)",
-                         "Recognised organisations reached (both tracks)"):
-                check(page.get_by_role("heading", name=name).is_visible(), f"no target {name!r}")
-            check(re.search(r"(✓ met|✗ missed|– not measured)", targets.first.inner_text()) is not None,
-                  "a target's status is not in words")
-            for chart in ("Participants per month", "Activities held per month", "Dagdelen per month",
-                          "Satisfaction per month"):
-                check(page.get_by_role("img", name=re.compile(f"^{chart}, {year}")).count() == 1, f"no chart {chart!r}")
-            check(page.get_by_role("table", name=f"Per month, {year}").is_visible(), "no month table")
-            row = page.locator("#activity-rows tr", has_text=title)
-            check(row.count() == 1, f"no row for {title!r}")
-            alert_row = page.locator(f'tr[id="act-{alert_id}"]')
-            check(alert_row.get_attribute("class") == "alert", "the activity in alert is not highlighted")
-            check("Alert" in alert_row.inner_text() and "satisfaction below 60" in alert_row.inner_text(),
-                  "the alert is not said in words")
-            check("No activity in alert" not in page.locator("#alert-count").inner_text(), "alert summary empty")
-            check(page.locator("noscript").count() == 1, "no <noscript> note")
-            check(page.get_by_role("link", name="Refresh the figures").count() == 1, "no refresh link")
-            check(page.evaluate("document.querySelectorAll('[style]').length") == 0, "style attributes on the page")
-            check(page.evaluate("document.querySelectorAll('script:not([src]), style').length") == 0,
-                  "inline script or style on the page")
-            before = snapshot(page)
+        step("the dashboard shows the year to date, targets, charts, tables and alerts")
+        check(page.get_by_role("heading", name=f"Live dashboard {year}", level=1).is_visible(), "no heading")
+        participants = page.locator(PARTICIPANTS).inner_text()
+        check(participants == "1", f"participants {participants!r}")
+        targets = page.locator("ul.targets > li")
+        check(targets.count() == 3, f"{targets.count()} targets, not 3")
+        for name in ("Satisfaction (open offer)", "Net Promoter Score (open offer)",
+                     "Recognised organisations reached (both tracks)"):
+            check(page.get_by_role("heading", name=name).is_visible(), f"no target {name!r}")
+        check(re.search(r"(✓ met|✗ missed|– not measured)", targets.first.inner_text()) is not None,
+              "a target's status is not in words")
+        for chart in ("Participants per month", "Activities held per month", "Dagdelen per month",
+                      "Satisfaction per month"):
+            check(page.get_by_role("img", name=re.compile(f"^{chart}, {year}")).count() == 1, f"no chart {chart!r}")
+        check(page.get_by_role("table", name=f"Per month, {year}").is_visible(), "no month table")
+        row = page.locator("#activity-rows tr", has_text=title)
+        check(row.count() == 1, f"no row for {title!r}")
+        alert_row = page.locator(f'tr[id="act-{alert_id}"]')
+        check(alert_row.get_attribute("class") == "alert", "the activity in alert is not highlighted")
+        check("Alert" in alert_row.inner_text() and "satisfaction below 60" in alert_row.inner_text(),
+              "the alert is not said in words")
+        check("No activity in alert" not in page.locator("#alert-count").inner_text(), "alert summary empty")
+        check(page.locator("noscript").count() == 1, "no <noscript> note")
+        check(page.get_by_role("link", name="Refresh the figures").count() == 1, "no refresh link")
+        check(page.evaluate("document.querySelectorAll('[style]').length") == 0, "style attributes on the page")
+        check(page.evaluate("document.querySelectorAll('script:not([src]), style').length") == 0,
+              "inline script or style on the page")
+        before = snapshot(page)
 
-            step("a new event shows, without a reload")
-            page.evaluate("window.__dashboardMarker = 'same page'")
-            started = time.monotonic()
-            record_attendance(base, token, registration_id)
-            # polled from here: wait_for_function evaluates strings, which the page's CSP forbids
-            while page.locator(PARTICIPANTS).inner_text() != "2" and time.monotonic() - started < LIVE_WAIT_S:
-                page.wait_for_timeout(25)
-            report["seconds"] = round(time.monotonic() - started, 3)
-            check(page.locator(PARTICIPANTS).inner_text() == "2", f"the new figure did not show in {LIVE_WAIT_S} s")
-            check(page.evaluate("window.__dashboardMarker") == "same page", "the page was reloaded")
-            check(page.evaluate("performance.getEntriesByType('navigation').length") == 1, "a second navigation")
-            check(page.url == dashboard_url, f"the page moved to {page.url}")
-            check(re.search(r"updated at", page.locator("#live-status").inner_text()) is not None,
-                  "the live status does not say the figures were updated")
-            check(row.locator("td").nth(5).inner_text() == "2", "the activity row does not show 2 participants")
-            after = snapshot(page)
-            check(after["charts"] != before["charts"], "the charts' labels did not change")
+        step("a new event shows, without a reload")
+        page.evaluate("window.__dashboardMarker = 'same page'")
+        started = time.monotonic()
+        record_attendance(base, token, registration_id)
+        # polled from here: wait_for_function evaluates strings, which the page's CSP forbids
+        while page.locator(PARTICIPANTS).inner_text() != "2" and time.monotonic() - started < LIVE_WAIT_S:
+            page.wait_for_timeout(25)
+        report["seconds"] = round(time.monotonic() - started, 3)
+        check(page.locator(PARTICIPANTS).inner_text() == "2", f"the new figure did not show in {LIVE_WAIT_S} s")
+        check(page.evaluate("window.__dashboardMarker") == "same page", "the page was reloaded")
+        check(page.evaluate("performance.getEntriesByType('navigation').length") == 1, "a second navigation")
+        check(page.url == dashboard_url, f"the page moved to {page.url}")
+        check(re.search(r"updated at", page.locator("#live-status").inner_text()) is not None,
+              "the live status does not say the figures were updated")
+        check(row.locator("td").nth(5).inner_text() == "2", "the activity row does not show 2 participants")
+        after = snapshot(page)
+        check(after["charts"] != before["charts"], "the charts' labels did not change")
 
-            step("what the page shows after updating itself is what the server renders")
-            fresh = context.new_page()
-            fresh.goto(dashboard_url)
-            rendered = snapshot(fresh)
-            for key in rendered:
-                check(after[key] == rendered[key], f"{key} differs from a fresh render:\n{after[key]}\n{rendered[key]}")
-            fresh.close()
+        step("what the page shows after updating itself is what the server renders")
+        rendered = fresh_render(context, dashboard_url, snapshot)
+        for key in rendered:
+            check(after[key] == rendered[key], f"{key} differs from a fresh render:\n{after[key]}\n{rendered[key]}")
 
-            step("no errors in the browser console")
-            # Chromium's own probe for /favicon.ico (the gateway has no icon, on any page) is not the page's
-            errors = [error for error in errors if not error.endswith("/favicon.ico)")]
-            check(not errors, f"console errors: {errors}")
-        finally:
-            browser.close()
-    report["ok"] = True
+        step("no errors in the browser console")
+        check(not page_errors(errors), f"console errors: {page_errors(errors)}")
     return report
 
 

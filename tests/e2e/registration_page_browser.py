@@ -15,30 +15,7 @@ import re
 import sys
 import urllib.request
 
-from tests.e2e.support import browser_main
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-TIMEOUT_MS = 15_000
-
-
-def watch_console(page) -> list[str]:
-    """Every error and warning the page's console shows from now on (CSP violations among them)."""
-    seen: list[str] = []
-    page.on("console", lambda message: seen.append(f"{message.type}: {message.text}")
-            if message.type in ("error", "warning") else None)
-    page.on("pageerror", lambda error: seen.append(f"pageerror: {error}"))
-    return seen
-
-
-def policy_problems(seen: list[str]) -> list[str]:
-    """The console lines about the Content-Security-Policy (or another policy header) being violated
-    or malformed; a 400 page's "Failed to load resource" is no such problem."""
-    words = ("content security policy", "content-security-policy", "permissions-policy", "refused to")
-    return [line for line in seen if any(word in line.lower() for word in words)]
+from tests.e2e.support import browser_main, check, chromium, open_watched, policy_problems, submit_empty
 
 
 def registration_status(base: str, token: str) -> str:
@@ -46,95 +23,66 @@ def registration_status(base: str, token: str) -> str:
         return json.load(response)["status"]
 
 
-def check(condition, message: str):
-    if not condition:
-        raise AssertionError(message)
-
-
 def run(activity_url: str, title: str) -> dict:
-    from playwright.sync_api import sync_playwright
-
     base = activity_url.split("/activities/")[0]
     report: dict = {"steps": []}
     step = report["steps"].append
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context().new_page()
-            page.set_default_timeout(TIMEOUT_MS)
-            console = watch_console(page)
+    with chromium() as browser:
+        step("dutch by default")
+        page, console = open_watched(browser.new_context(), activity_url, "nl")
+        check(page.get_by_role("heading", name=title).is_visible(), "activity title not shown")
+        check(page.get_by_label(re.compile(r"^Naam")).is_visible(), "no Dutch 'Naam' field")
+        check(page.get_by_role("button", name="Inschrijven").is_visible(), "no Dutch submit button")
+        check(page.locator("script").count() == 0, "the page has JavaScript")
+        # the inline <style> is allowed by its hash: the page is styled, and nothing was refused
+        border = page.locator("header").evaluate("e => getComputedStyle(e).borderBottomWidth")
+        check(border == "4px", f"the page's CSS did not apply under its Content-Security-Policy ({border})")
+        check(not policy_problems(console), f"policy errors in the console: {policy_problems(console)}")
 
-            step("dutch by default")
-            response = page.goto(activity_url)
-            check(response.status == 200, f"GET activity page answered {response.status}")
-            check(page.locator("html").get_attribute("lang") == "nl", "page is not lang=nl")
-            check(page.get_by_role("heading", name=title).is_visible(), "activity title not shown")
-            check(page.get_by_label(re.compile(r"^Naam")).is_visible(), "no Dutch 'Naam' field")
-            check(page.get_by_role("button", name="Inschrijven").is_visible(), "no Dutch submit button")
-            check(page.locator("script").count() == 0, "the page has JavaScript")
-            # the inline <style> is allowed by its hash: the page is styled, and nothing was refused
-            border = page.locator("header").evaluate("e => getComputedStyle(e).borderBottomWidth")
-            check(border == "4px", f"the page's CSS did not apply under its Content-Security-Policy ({border})")
-            check(not policy_problems(console), f"policy errors in the console: {policy_problems(console)}")
+        step("switch to English, remembered")
+        page.get_by_role("link", name="English").click()
+        check(page.locator("html").get_attribute("lang") == "en", "language switch did not give lang=en")
+        check(page.get_by_role("button", name="Register").is_visible(), "no English submit button")
+        page.goto(activity_url)
+        check(page.locator("html").get_attribute("lang") == "en", "English not remembered without ?lang")
 
-            step("switch to English, remembered")
-            page.get_by_role("link", name="English").click()
-            check(page.locator("html").get_attribute("lang") == "en", "language switch did not give lang=en")
-            check(page.get_by_role("button", name="Register").is_visible(), "no English submit button")
-            page.goto(activity_url)
-            check(page.locator("html").get_attribute("lang") == "en", "English not remembered without ?lang")
+        step("empty form shows field errors")
+        submit_empty(page, "Register", "Name")
+        check(page.locator("#f-email").get_attribute("aria-invalid") == "true", "email not marked invalid")
+        check(page.locator("#e-privacy_consent").is_visible(), "no consent error")
 
-            step("empty form shows field errors")
-            with page.expect_response(lambda r: r.request.method == "POST") as submitted:
-                page.get_by_role("button", name="Register").click()
-            check(submitted.value.status == 400, f"empty form answered {submitted.value.status}, not 400")
-            summary = page.locator(".error-summary")
-            check(summary.is_visible(), "no error summary")
-            name_link = summary.get_by_role("link", name=re.compile("^Name"))
-            check(name_link.get_attribute("href") == "#f-name", "summary does not link to the name field")
-            check(page.locator("#f-email").get_attribute("aria-invalid") == "true", "email not marked invalid")
-            check(page.locator("#e-privacy_consent").is_visible(), "no consent error")
+        step("valid submission is confirmed, with a cancel link")
+        page.get_by_label(re.compile(r"^Name")).fill("Ann Peeters")
+        page.get_by_label(re.compile(r"^Email address")).fill("ann@example.org")
+        page.get_by_label("Sign-language interpreter").check()
+        page.get_by_label(re.compile("^I agree")).check()
+        with page.expect_response(lambda r: r.request.method == "POST") as submitted:
+            page.get_by_role("button", name="Register").click()
+        check(submitted.value.status == 201, f"valid form answered {submitted.value.status}, not 201")
+        check(page.get_by_role("heading", name="You are registered").is_visible(), "no confirmation heading")
+        (csrf,) = [c for c in page.context.cookies() if c["name"] == "csrf"]
+        check(csrf["httpOnly"] and csrf["sameSite"] == "Strict", f"the CSRF cookie is {csrf}")
+        cancel_link = page.locator("#cancel-link")
+        cancel_url = cancel_link.get_attribute("href")
+        check(bool(re.search(r"/registrations/[^/]+/cancel$", cancel_url or "")), f"odd cancel link {cancel_url}")
+        token = cancel_url.rsplit("/", 2)[-2]
+        report["cancel_url"] = cancel_url
 
-            step("valid submission is confirmed, with a cancel link")
-            page.get_by_label(re.compile(r"^Name")).fill("Ann Peeters")
-            page.get_by_label(re.compile(r"^Email address")).fill("ann@example.org")
-            page.get_by_label("Sign-language interpreter").check()
-            page.get_by_label(re.compile("^I agree")).check()
-            with page.expect_response(lambda r: r.request.method == "POST") as submitted:
-                page.get_by_role("button", name="Register").click()
-            check(submitted.value.status == 201, f"valid form answered {submitted.value.status}, not 201")
-            check(page.get_by_role("heading", name="You are registered").is_visible(), "no confirmation heading")
-            (csrf,) = [c for c in page.context.cookies() if c["name"] == "csrf"]
-            check(csrf["httpOnly"] and csrf["sameSite"] == "Strict", f"the CSRF cookie is {csrf}")
-            cancel_link = page.locator("#cancel-link")
-            cancel_url = cancel_link.get_attribute("href")
-            check(bool(re.search(r"/registrations/[^/]+/cancel$", cancel_url or "")), f"odd cancel link {cancel_url}")
-            token = cancel_url.rsplit("/", 2)[-2]
-            report["cancel_url"] = cancel_url
+        step("following the cancel link only asks")
+        cancel_link.click()
+        check(page.get_by_role("heading", name="Cancel registration").is_visible(), "no cancel page")
+        status = registration_status(base, token)
+        check(status == "confirmed", f"opening the cancel link changed the status to {status}")
 
-            step("following the cancel link only asks")
-            cancel_link.click()
-            check(page.get_by_role("heading", name="Cancel registration").is_visible(), "no cancel page")
-            status = registration_status(base, token)
-            check(status == "confirmed", f"opening the cancel link changed the status to {status}")
+        step("confirming cancels")
+        page.get_by_role("button", name="Yes, cancel my registration").click()
+        check(page.get_by_role("heading", name="Your registration is cancelled").is_visible(), "no cancelled page")
+        status = registration_status(base, token)
+        check(status == "cancelled", f"status after confirming is {status}")
 
-            step("confirming cancels")
-            page.get_by_role("button", name="Yes, cancel my registration").click()
-            check(page.get_by_role("heading", name="Your registration is cancelled").is_visible(), "no cancelled page")
-            status = registration_status(base, token)
-            check(status == "cancelled", f"status after confirming is {status}")
-
-            step("no policy errors on any page")
-            check(not policy_problems(console), f"policy errors in the console: {policy_problems(console)}")
-        finally:
-            browser.close()
-    report["ok"] = True
+        step("no policy errors on any page")
+        check(not policy_problems(console), f"policy errors in the console: {policy_problems(console)}")
     return report
-
-
-def words(text: str) -> str:
-    """The text as a person reads it: white space folded."""
-    return " ".join(text.split())
 
 
 if __name__ == "__main__":

@@ -4,22 +4,18 @@ on the page with their labels (values counted by hand from known_stream), a scre
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from services.gateway.service import GatewayService
 from services.reporting.service import ReportingService
 from tests.conftest import STAFF_TOKEN
-from tests.e2e.registration_page_browser import CHROMIUM
+from tests.e2e.support import assert_chromium_installed, browser_verdict
 from tests.integration.reporting import stream
 from tests.integration.reporting.test_service import publish_and_wait
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
 
 # 2026 of known_stream, by hand: a2 (goal SD2.OD1, 4 participants, r7 a coordinator) and a4 (no
 # goal after its update, 3 participants, r11 a coordinator) completed: 2 coordinators of 7;
@@ -44,7 +40,7 @@ EXPECTED = {
 
 @pytest.fixture
 def platform(platform_config, container_factory):
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is not installed (make test's bootstrap installs it)"
+    assert_chromium_installed()
     container_factory(ReportingService, platform_config).start()
     container_factory(GatewayService, platform_config).start()
     publish_and_wait(platform_config, stream.known_stream())
@@ -52,15 +48,7 @@ def platform(platform_config, container_factory):
 
 
 def test_the_report_page_shows_the_breakdowns_in_dutch_and_french(platform, gateway_url, tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.e2e.annual_report_browser", gateway_url, "2026", STAFF_TOKEN, str(tmp_path),
-         json.dumps(EXPECTED)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )
-    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
-    assert lines, f"no verdict from the browser script: {result.stdout}\n{result.stderr}"
-    verdict = json.loads(lines[-1])
-    assert verdict["ok"], f"{verdict.get('error')}\n{result.stderr[-2000:]}"
-    assert result.returncode == 0
+    browser_verdict("tests.e2e.annual_report_browser", gateway_url, "2026", STAFF_TOKEN, str(tmp_path),
+                    json.dumps(EXPECTED), timeout=120)
     for lang in EXPECTED:
         assert (tmp_path / f"report-{lang}.png").stat().st_size > 10_000

@@ -4,11 +4,7 @@ record an attendance through the gateway and see the new figure without a reload
 fresh render, with no error in the browser console. (How soon: benchmarks/responsiveness_bench.py.)"""
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import requests
@@ -17,15 +13,14 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from kernel.config import CENTRE_TIMEZONE
 from kernel.tables import utcnow
 from tests.conftest import STAFF_TOKEN
-from tests.e2e.registration_page_browser import CHROMIUM
+from tests.e2e.support import assert_chromium_installed, browser_verdict, start_platform
 from tests.helpers import wait_for
-from tests.integration.gateway.support import activity_payload, all_services, iso, registration_payload
+from tests.integration.gateway.support import activity_payload, iso, registration_payload
 from tests.integration.reporting import stream
 from tests.integration.reporting.test_service import publish_and_wait
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
 TITLE = "Vorming dashboard live"
 ALERT_ID = "e2e-dashboard-alert"
 
@@ -44,11 +39,8 @@ def alert_events(year: int) -> list[dict]:
 def dashboard(runner_factory, platform_config, gateway_url, staff_headers):
     """(year, the registration whose attendance the browser records) on a running platform where
     one attendance of TITLE is counted and an activity is in alert."""
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is not installed (make test's bootstrap installs it)"
-    runner = runner_factory(platform_config, *all_services())
-    runner.start()
-    wait_for(lambda: requests.get(f"{gateway_url}/health", timeout=5).status_code == 200, timeout=60,
-             message="the platform to be healthy")
+    assert_chromium_installed()
+    start_platform(runner_factory, platform_config, gateway_url, healthy_within=60)
     now = utcnow()
     starts, ends = now - timedelta(hours=2), now + timedelta(hours=1)
     year = starts.astimezone(CENTRE_TIMEZONE).year
@@ -72,16 +64,8 @@ def dashboard(runner_factory, platform_config, gateway_url, staff_headers):
 
 def test_the_live_dashboard_updates_in_place(dashboard, gateway_url):
     year, registration_id = dashboard
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.e2e.dashboard_browser", gateway_url, str(year), STAFF_TOKEN, registration_id,
-         TITLE, ALERT_ID],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )
-    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
-    assert lines, f"no verdict from the browser script: {result.stdout}\n{result.stderr}"
-    verdict = json.loads(lines[-1])
-    assert verdict["ok"], f"{verdict.get('error')}\n{result.stderr[-2000:]}"
-    assert result.returncode == 0
+    browser_verdict("tests.e2e.dashboard_browser", gateway_url, str(year), STAFF_TOKEN, registration_id, TITLE,
+                    ALERT_ID, timeout=120)
     body = requests.get(f"{gateway_url}/api/kpis/dashboard/{year}",
                         headers={"Authorization": f"Bearer {STAFF_TOKEN}"}, timeout=10).json()
     assert body["annual"]["open_offer"]["participants"] == 2

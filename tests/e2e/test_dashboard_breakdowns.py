@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import requests
@@ -15,8 +14,7 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from kernel.config import CENTRE_TIMEZONE
 from kernel.tables import utcnow
 from tests.conftest import STAFF_TOKEN
-from tests.e2e.registration_page_browser import CHROMIUM
-from tests.e2e.support import browser_verdict, start_platform
+from tests.e2e.support import assert_chromium_installed, browser_verdict, start_platform
 from tests.helpers import wait_for
 from tests.integration.gateway.support import activity_payload, iso, registration_payload
 from tests.integration.reporting import stream
@@ -45,7 +43,7 @@ def earlier_events(year: int) -> list[dict]:
 @pytest.fixture
 def platform_with_goal(runner_factory, platform_config, gateway_url, staff_headers):
     """(year, the figures of GOAL from the earlier events, a started activity with GOAL and one attendance)."""
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is not installed (make test's bootstrap installs it)"
+    assert_chromium_installed()
     start_platform(runner_factory, platform_config, gateway_url)
     now = utcnow()
     starts, ends = now - timedelta(hours=2), now + timedelta(hours=1)

@@ -4,42 +4,35 @@ phone-sized screen), gets field errors linked from the summary, answers, is than
 is then used up; a tampered link gets a clear 404 page. The answer arrives as evaluation.submitted."""
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-import requests
 from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.utils import get_container
 
 from kernel.tables import utcnow
 from services.evaluation.service import EvaluationService
-from tests.e2e.registration_page_browser import CHROMIUM
+from tests.e2e.support import assert_chromium_installed, browser_verdict, wait_until_healthy
 from tests.helpers import EventSpy, wait_for
 from tests.integration.evaluation.support import MovableClock, with_clock
 from tests.integration.gateway.support import activity_payload, all_services, iso, registration_payload
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
 TITLE = "Workshop vrijwilligers onthalen"
 
 
 @pytest.fixture
 def survey(runner_factory, platform_config, gateway_url):
     """(the survey URL of an attendee of a completed activity, the spy on evaluation events)."""
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is not installed (make test's bootstrap installs it)"
+    assert_chromium_installed()
     platform_config["EVALUATION"].update(LINK_SECRET="e2e-secret", DUE_CHECK_SECONDS=3600, INVITE_DELAY_HOURS=2)
     events = EventSpy(platform_config["AMQP_URI"], "evaluation")
     clock = MovableClock()
     runner = runner_factory(platform_config, *all_services())
     with_clock(get_container(runner, EvaluationService), clock)
     runner.start()
-    wait_for(lambda: requests.get(f"{gateway_url}/health", timeout=5).status_code == 200, timeout=15,
-             message="the platform to be healthy")
+    wait_until_healthy(gateway_url)
     now = utcnow()
     ends = now + timedelta(hours=1)
     with ServiceRpcProxy("registration", platform_config, timeout=30) as registration, \
@@ -59,15 +52,7 @@ def survey(runner_factory, platform_config, gateway_url):
 
 def test_answer_the_survey_in_the_browser(survey):
     url, events = survey
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.e2e.evaluation_survey_browser", url, TITLE],
-        cwd=ROOT, capture_output=True, text=True, timeout=180,
-    )
-    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
-    assert lines, f"no verdict from the browser script: {result.stdout}\n{result.stderr}"
-    verdict = json.loads(lines[-1])
-    assert verdict["ok"], f"{verdict.get('error')}\n{result.stderr[-2000:]}"
-    assert result.returncode == 0
+    browser_verdict("tests.e2e.evaluation_survey_browser", url, TITLE)
     (submitted,) = events.wait("evaluation.submitted")
     assert (submitted["data"]["satisfaction"], submitted["data"]["recommend"], submitted["data"]["has_comment"]) == (
         8, 9, True)

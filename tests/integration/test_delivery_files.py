@@ -21,9 +21,8 @@ import pytest
 import yaml
 
 from kernel.config import ROOT, SERVICES
+from tests.integration.test_deploy_config import COMPOSE, PLATFORM_SERVICES
 
-PLATFORM_SERVICES = (*SERVICES, "gateway")
-COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 SUPERVISOR = ROOT / "scripts" / "run_platform.py"
 

@@ -76,7 +76,8 @@ PROMQL_WORDS = {
 
 def tool(name: str) -> str:
     path = shutil.which(name)
-    assert path, f"{name} not found: `scripts/bootstrap.sh --test` installs it (apt-get install prometheus prometheus-alertmanager)"
+    assert path, (f"{name} not found: `scripts/bootstrap.sh --test` installs it "
+                  "(apt-get install prometheus prometheus-alertmanager)")
     return path
 
 
@@ -122,7 +123,8 @@ def selectors(expr: str) -> list[tuple[str, set[str]]]:
     found = []
     # label matchers first: {name="value", other=~"regex"}
     for match in re.finditer(r"([A-Za-z_:][A-Za-z0-9_:]*)?\s*\{([^}]*)\}", expr):
-        labels = set(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:=~|!~|!=|=)", re.sub(r'"(?:[^"\\]|\\.)*"', '""', match.group(2))))
+        without_values = re.sub(r'"(?:[^"\\]|\\.)*"', '""', match.group(2))
+        labels = set(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:=~|!~|!=|=)", without_values))
         if match.group(1) and match.group(1) not in PROMQL_WORDS:
             found.append((match.group(1), labels))
     bare = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
@@ -247,7 +249,8 @@ def test_promtool_unit_tests_catch_a_broken_rule(tmp_path):
     rules = tmp_path / "alerts.yml"
     text = rules.read_text()
     assert "(platform_outbox_oldest_age_seconds) > 60" in text
-    rules.write_text(text.replace("(platform_outbox_oldest_age_seconds) > 60", "(platform_outbox_oldest_age_seconds) > 600"))
+    rules.write_text(text.replace("(platform_outbox_oldest_age_seconds) > 60",
+                                  "(platform_outbox_oldest_age_seconds) > 600"))
     result = run(tool("promtool"), "test", "rules", "alerts_test.yml", cwd=tmp_path)
     assert result.returncode != 0
     assert "OutboxEventsStuck" in result.stdout + result.stderr
@@ -294,7 +297,8 @@ def test_prometheus_scrapes_every_service_the_gateway_and_rabbitmq(prometheus_co
     assert [t for c in rabbitmq["static_configs"] for t in c["targets"]] == ["rabbitmq:15692"]
     assert rabbitmq["metrics_path"] == "/metrics/per-object"  # per-queue series (vhost, queue labels)
     assert prometheus_config["rule_files"] == ["alerts.yml"]
-    alertmanagers = [t for a in prometheus_config["alerting"]["alertmanagers"] for c in a["static_configs"] for t in c["targets"]]
+    alertmanagers = [target for alertmanager in prometheus_config["alerting"]["alertmanagers"]
+                     for static in alertmanager["static_configs"] for target in static["targets"]]
     assert alertmanagers == ["alertmanager:9093"]
     # every target is a service of docker-compose.yml
     for job in jobs.values():
@@ -347,7 +351,8 @@ def duration_seconds(text: str) -> int:
 
 def test_alertmanager_groups_and_does_not_flood(alertmanager_config):
     def walk(route, inherited):
-        settings = {**inherited, **{k: route[k] for k in ("group_by", "group_interval", "repeat_interval") if k in route}}
+        own = {k: route[k] for k in ("group_by", "group_interval", "repeat_interval") if k in route}
+        settings = {**inherited, **own}
         assert "alertname" in settings["group_by"], route
         assert duration_seconds(settings["group_interval"]) >= 60, route
         assert duration_seconds(settings["repeat_interval"]) >= 3600, route
@@ -615,10 +620,12 @@ OPERATOR_SCHEMAS = {
                     "replicas": {"type": "integer", "minimum": 1},
                     "image": {"type": "string"},
                     "persistence": {"type": "object", "additionalProperties": False,
-                                    "properties": {"storage": {"type": "string"}, "storageClassName": {"type": "string"}}},
+                                    "properties": {"storage": {"type": "string"},
+                                                   "storageClassName": {"type": "string"}}},
                     "resources": _OBJECT,
                     "rabbitmq": {"type": "object", "additionalProperties": False, "properties": {
-                        "additionalPlugins": {"type": "array", "items": {"type": "string", "pattern": "^rabbitmq_[a-z_]+$"}},
+                        "additionalPlugins": {"type": "array",
+                                              "items": {"type": "string", "pattern": "^rabbitmq_[a-z_]+$"}},
                         "additionalConfig": {"type": "string"},
                         "advancedConfig": {"type": "string"},
                     }},
@@ -653,7 +660,8 @@ OPERATOR_SCHEMAS = {
                             "properties": {
                                 "name": {"type": "string"}, "ensure": {"enum": ["present", "absent"]},
                                 "login": {"type": "boolean"},
-                                "passwordSecret": {"type": "object", "required": ["name"], "additionalProperties": False,
+                                "passwordSecret": {"type": "object", "required": ["name"],
+                                                   "additionalProperties": False,
                                                    "properties": {"name": {"type": "string"}}},
                             },
                         }},
@@ -816,7 +824,8 @@ def test_configuration_and_secrets_are_what_config_yml_reads(manifests):
     for service in SERVICES:
         login = by_name(manifests, "Secret", f"{service}-database")
         assert login["type"] == "kubernetes.io/basic-auth" and login["stringData"]["username"] == service
-    pods = {d["metadata"]["name"]: d["spec"]["template"]["spec"] for d in of_kind(manifests, "Deployment") + of_kind(manifests, "Job")}
+    pods = {d["metadata"]["name"]: d["spec"]["template"]["spec"]
+            for d in of_kind(manifests, "Deployment") + of_kind(manifests, "Job")}
     for name, pod in pods.items():
         env = {e["name"]: e for e in pod["containers"][0]["env"]}
         for service in SERVICES:
@@ -827,9 +836,10 @@ def test_configuration_and_secrets_are_what_config_yml_reads(manifests):
             assert url.hostname == f"{cluster['metadata']['name']}-rw", url
             assert url.path == f"/{service}" and url.username == service, url
             password = re.fullmatch(r"\$\((\w+)\)", url.password).group(1)
-            assert env[password]["valueFrom"]["secretKeyRef"] == {"name": f"{service}-database", "key": "password"}, name
-    assert {s for s in SERVICES if f"{s.upper()}_DB_URL" in {e["name"] for e in pods["migrate"]["containers"][0]["env"]}} \
-        == set(SERVICES)
+            secret = {"name": f"{service}-database", "key": "password"}
+            assert env[password]["valueFrom"]["secretKeyRef"] == secret, name
+    migrate_env = {e["name"] for e in pods["migrate"]["containers"][0]["env"]}
+    assert {s for s in SERVICES if f"{s.upper()}_DB_URL" in migrate_env} == set(SERVICES)
 
 
 def test_pods_reach_the_rabbitmq_cluster_with_the_operators_credentials(manifests):

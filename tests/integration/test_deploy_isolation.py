@@ -12,9 +12,8 @@ import re
 import pytest
 
 from kernel.config import ROOT, SERVICES
-from tests.integration.test_deploy_config import by_name, kubernetes_documents, of_kind, validate_builtin
+from tests.integration.test_deploy_config import NAMESPACE, by_name, kubernetes_documents, of_kind, validate_builtin
 
-NAMESPACE = "steunpunt"
 SECTION_OWNERS = {"AUTH": "gateway", "GATEWAY": "gateway", **{service.upper(): service for service in SERVICES}}
 
 

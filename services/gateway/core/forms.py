@@ -1,14 +1,28 @@
-"""What the gateway's public forms (registration, request, survey) share: field-level errors in
-page order, a service's ValidationFailed details flattened to one name per field, and the
-organisations directory the forms offer.
+"""What the gateway's public forms (registration, request, survey) share: a field's text, the
+shape of an email address, field-level errors in page order, a service's ValidationFailed details flattened to one
+name per field, and the organisations directory the forms offer.
 
 Each form checks only the obvious in the visitor's language; the service stays the authority on
 validity and its details are mapped back onto the form's inputs.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")  # the obvious only: the service checks the address
+
+
+def text(form: Mapping, name: str) -> str:
+    """The field's text, trimmed; "" when the form does not have it."""
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def checked(form: Mapping, name: str) -> bool:
+    """Whether the checkbox was ticked."""
+    return text(form, name).lower() in {"on", "yes", "true", "1"}
 
 
 @dataclass

@@ -353,7 +353,8 @@ class GatewaySecurity(SharedExtension):
         if not form_page:
             return {}
         query = request.query_string.decode("latin-1")
-        return {"back_url": site_path(request.path) + (f"?{query}" if query else ""), "back_label": page.t("form_again")}
+        return {"back_url": site_path(request.path) + (f"?{query}" if query else ""),
+                "back_label": page.t("form_again")}
 
     @classmethod
     def _too_many(cls, request, wait: float, form_page: bool, json_answer: bool = False):

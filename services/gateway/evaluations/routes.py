@@ -19,6 +19,7 @@ import eventlet
 from werkzeug.wrappers import Response
 
 from kernel.errors import Conflict, DomainError, Gone, NotFound, ValidationFailed
+from services.evaluation.api import SCORES, TEXT_FIELDS, TEXT_MAX_LENGTH
 from services.gateway.core import forms
 from services.gateway.core.auth import require
 from services.gateway.core.errors import api
@@ -30,10 +31,7 @@ from services.gateway.evaluations.openapi import COMPONENTS, STAGE_PARAMETER
 log = logging.getLogger(__name__)
 
 SCORE_FIELDS = ("satisfaction", "recommend")
-TEXT_FIELDS = ("most_useful", "could_be_better", "comment")
 FIELDS = SCORE_FIELDS + TEXT_FIELDS
-SCORES = tuple(range(0, 11))
-TEXT_MAX_LENGTH = 2000
 TITLE_TIMEOUT_SECONDS = 3  # the page goes on without the title rather than keep a participant waiting
 FIELD_LABELS = {
     "satisfaction": "ev_label_satisfaction", "recommend": "ev_label_recommend",
@@ -46,11 +44,7 @@ class SurveyErrors(forms.FormErrors):
 
 
 def form_values(form) -> dict:
-    def text(name):
-        value = form.get(name)
-        return value.strip() if isinstance(value, str) else ""
-
-    return {name: text(name) for name in FIELDS}
+    return {name: forms.text(form, name) for name in FIELDS}
 
 
 def check_form(values: dict, t) -> SurveyErrors:

@@ -8,12 +8,11 @@ page can answer in the visitor's language without a round trip.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 from kernel.contract import ROLES
 from kernel.rules import LANGUAGES
-from services.gateway.core.forms import FormErrors, flatten_details
+from services.gateway.core.forms import EMAIL_SHAPE, FormErrors, checked, flatten_details, text
 from services.registration.api import NEEDS_FLAGS, ORGANISATION_KINDS
 
 ORG_INDIVIDUAL = "individual"  # one of ORGANISATION_KINDS: no organisation chosen
@@ -77,23 +76,12 @@ FIELD_LABELS = {
     F_CODE: "field_invitation_code",
 }
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_TRUE = {"on", "yes", "true", "1"}
 
 
 class RegistrationFormErrors(FormErrors):
     """The registration form's errors, in the order of its fields on the page."""
 
     FIELD_ORDER = FIELD_ORDER
-
-
-def _text(form: Mapping, name: str) -> str:
-    value = form.get(name)
-    return (value or "").strip() if isinstance(value, str) else ""
-
-
-def _checked(form: Mapping, name: str) -> bool:
-    return _text(form, name).lower() in _TRUE
 
 
 def _list(form, name: str) -> list[str]:
@@ -109,19 +97,19 @@ def _list(form, name: str) -> list[str]:
 def form_values(form) -> dict:
     """What the visitor typed, normalised, to re-fill the form after an error."""
     return {
-        F_NAME: _text(form, F_NAME),
-        F_EMAIL: _text(form, F_EMAIL),
-        F_ORGANISATION: _text(form, F_ORGANISATION),
-        F_ROLE: _text(form, F_ROLE),
-        F_LANGUAGE: _text(form, F_LANGUAGE),
+        F_NAME: text(form, F_NAME),
+        F_EMAIL: text(form, F_EMAIL),
+        F_ORGANISATION: text(form, F_ORGANISATION),
+        F_ROLE: text(form, F_ROLE),
+        F_LANGUAGE: text(form, F_LANGUAGE),
         F_NEEDS: [n for n in _list(form, F_NEEDS) if n in NEEDS_FLAGS],
-        F_NEEDS_DIETARY: _text(form, F_NEEDS_DIETARY),
-        F_NEEDS_OTHER: _text(form, F_NEEDS_OTHER),
-        F_BEGELEIDER: _checked(form, F_BEGELEIDER),
-        F_BEGELEIDER_NAME: _text(form, F_BEGELEIDER_NAME),
-        F_BEGELEIDER_EMAIL: _text(form, F_BEGELEIDER_EMAIL),
-        F_CONSENT: _checked(form, F_CONSENT),
-        F_CODE: _text(form, F_CODE),
+        F_NEEDS_DIETARY: text(form, F_NEEDS_DIETARY),
+        F_NEEDS_OTHER: text(form, F_NEEDS_OTHER),
+        F_BEGELEIDER: checked(form, F_BEGELEIDER),
+        F_BEGELEIDER_NAME: text(form, F_BEGELEIDER_NAME),
+        F_BEGELEIDER_EMAIL: text(form, F_BEGELEIDER_EMAIL),
+        F_CONSENT: checked(form, F_CONSENT),
+        F_CODE: text(form, F_CODE),
     }
 
 
@@ -165,7 +153,7 @@ def check(values: Mapping, t, organisation_ids=None) -> RegistrationFormErrors:
     if not email:
         if not values.get(F_BEGELEIDER):  # a begeleider may register someone without an email address
             errors.add(F_EMAIL, t("err_email_required"))
-    elif not _EMAIL.match(email):
+    elif not EMAIL_SHAPE.match(email):
         errors.add(F_EMAIL, t("err_email_invalid"))
     organisation = values.get(F_ORGANISATION)
     if organisation and organisation not in ORGANISATION_KINDS and organisation_ids is not None:
@@ -181,7 +169,7 @@ def check(values: Mapping, t, organisation_ids=None) -> RegistrationFormErrors:
         b_email = values.get(F_BEGELEIDER_EMAIL)
         if not b_email:
             errors.add(F_BEGELEIDER_EMAIL, t("err_begeleider_email_required"))
-        elif not _EMAIL.match(b_email):
+        elif not EMAIL_SHAPE.match(b_email):
             errors.add(F_BEGELEIDER_EMAIL, t("err_email_invalid"))
     if not values.get(F_CONSENT):
         errors.add(F_CONSENT, t("err_consent_required"))

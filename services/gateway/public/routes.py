@@ -50,7 +50,8 @@ class PublicRoutes:
     def api_get_activity(self, request, activity_id):
         code = request.args.get("code") or None
         if code is not None and not re.match(INVITATION_CODE_PATTERN, code):
-            raise ValidationFailed("Invalid code.", {"code": ["Not an invitation code: letters, digits, - and _ only."]})
+            raise ValidationFailed(
+                "Invalid code.", {"code": ["Not an invitation code: letters, digits, - and _ only."]})
         return self.registration.get_public_activity(activity_id, invitation_code=code)
 
     @operation("register", "Register for an activity: 201 with status confirmed, or waitlisted (with the position) "

@@ -12,15 +12,13 @@ from datetime import date
 
 from kernel.contract import ORG_TYPES, TARGET_GROUPS
 from services.gateway.core.i18n import translator
+from services.gateway.reporting.report_view import DASH, RULE_SIGNS, STATUS_MARKS
 
 LANGUAGE = "en"  # the dashboard page is written in English (its template and script)
 _ENGLISH = translator(LANGUAGE)
 
-DASH = "–"
 NBSP = "\u00a0"
-STATUS_MARKS = {"met": "✓", "missed": "✗", "not_measured": "–"}  # as on the annual report
 STATUS_WORDS = {"met": "met", "missed": "missed", "not_measured": "not measured"}
-RULE_SIGNS = {"at_least": "≥", "above": ">"}
 MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
                "October", "November", "December")
 ACTIVITY_STATUS = {"scheduled": "scheduled", "completed": "completed", "cancelled": "cancelled"}
@@ -136,7 +134,8 @@ def show(value, kind: str) -> str:
 
 
 def get(document: dict, path: str):
-    """The figure at a dotted path of fixed keys (FIGURES, targets, months); breakdown keys hold dots: see breakdowns."""
+    """The figure at a dotted path of fixed keys (FIGURES, targets, months); breakdown keys hold dots:
+    see breakdowns."""
     value = document
     for key in path.split("."):
         value = value[int(key)] if isinstance(value, list) else value.get(key) if isinstance(value, dict) else None
@@ -233,7 +232,8 @@ def breakdown_rows(annual: dict, section: str, columns: tuple) -> list[tuple[str
 
 
 def breakdowns(document: dict, t) -> list[dict]:
-    """The breakdown tables, each with what the script needs to rebuild it (`spec`, `labels`: JSON in data attributes)."""
+    """The breakdown tables, each with what the script needs to rebuild it (`spec`, `labels`: JSON in
+    data attributes)."""
     out = []
     for table_id, caption, section, rows, columns in BREAKDOWNS:
         labels = row_labels(rows, t)
@@ -254,7 +254,8 @@ def context(document: dict) -> dict:
     return {
         "figures": FIGURES, "month_columns": MONTH_COLUMNS, "month_names": MONTH_NAMES,
         "charts": charts(document), "breakdowns": breakdowns(document, t),
-        "breakdown_texts": {"heading": t("dash_breakdowns"), "intro": t("dash_breakdowns_intro", none=t("kpi_key.none")),
+        "breakdown_texts": {"heading": t("dash_breakdowns"),
+                            "intro": t("dash_breakdowns_intro", none=t("kpi_key.none")),
                             "empty": t("dash_bd_empty")},
         "targets_shown": TARGETS, "show": show, "get": get,
         "target_rule": target_rule, "status_text": status_text, "alert_reasons": alert_reasons,

@@ -127,7 +127,8 @@ class KpiTotalsSchema(Schema):
     participants = _n()
     organisations_reached = _n(description="Both tracks together, each organisation once.")
     organisations_reached_tracks_added = _n(
-        description="The open offer's organisations reached plus the demand-driven track's (the published table's sum).")
+        description="The open offer's organisations reached plus the demand-driven track's "
+                    "(the published table's sum).")
     recognised_reach = fields.Nested(KpiRecognisedReachSchema, required=True)
 
 
@@ -200,7 +201,8 @@ class KpiReportFigureSchema(Schema):
 
 class KpiImportedPeriodSchema(Schema):
     period = fields.String(required=True, metadata={"example": "2011-2015"})
-    document = fields.Dict(required=True, metadata={"description": "The period's figures, shaped as the annual document."})
+    document = fields.Dict(required=True,
+                           metadata={"description": "The period's figures, shaped as the annual document."})
 
 
 class KpiDefinitionsSchema(Schema):
@@ -271,10 +273,12 @@ class KpiDashboardAlertRuleSchema(Schema):
 
 class KpiDashboardSchema(Schema):
     year = fields.Integer(required=True)
-    version = fields.String(required=True, metadata={"description": "Pass it back as ?since= to get only "
-                                                                    "{year, version, changed: false} until it changes."})
-    changed = fields.Boolean(required=True, metadata={"description": "False: nothing below; the figures are as at `since`."})
-    annual = fields.Nested(AnnualKpisSchema, metadata={"description": "The annual document (annual_kpis): the year to date."})
+    version = fields.String(required=True, metadata={
+        "description": "Pass it back as ?since= to get only {year, version, changed: false} until it changes."})
+    changed = fields.Boolean(required=True, metadata={
+        "description": "False: nothing below; the figures are as at `since`."})
+    annual = fields.Nested(AnnualKpisSchema, metadata={
+        "description": "The annual document (annual_kpis): the year to date."})
     targets = fields.List(fields.Nested(KpiDashboardTargetSchema))
     months = fields.List(fields.Nested(KpiDashboardMonthSchema), metadata={"description": "January to December."})
     activities = fields.List(fields.Nested(KpiDashboardActivitySchema), metadata={

@@ -47,7 +47,6 @@ FIELD_LABELS = {
     "privacy_consent": "legend_privacy",
 }
 PAYLOAD_TO_FORM = {"organisation_id": "organisation", "org_type": "organisation"}
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{6,40}$")
 
 
@@ -56,12 +55,8 @@ class RequestFormErrors(forms.FormErrors):
 
 
 def form_values(form) -> dict:
-    def text(name):
-        value = form.get(name)
-        return value.strip() if isinstance(value, str) else ""
-
-    values = {name: text(name) for name in FIELDS if name != "privacy_consent"}
-    values["privacy_consent"] = text("privacy_consent").lower() in {"on", "yes", "true", "1"}
+    values = {name: forms.text(form, name) for name in FIELDS if name != "privacy_consent"}
+    values["privacy_consent"] = forms.checked(form, "privacy_consent")
     return values
 
 
@@ -72,7 +67,7 @@ def check_form(values: dict, t, themes, organisation_ids) -> RequestFormErrors:
         errors.add("name", t("rq_err_name_required"))
     if not values["email"]:
         errors.add("email", t("err_email_required"))
-    elif not _EMAIL.match(values["email"]):
+    elif not forms.EMAIL_SHAPE.match(values["email"]):
         errors.add("email", t("err_email_invalid"))
     if values["phone"] and not _PHONE.match(values["phone"]):
         errors.add("phone", t("rq_err_phone_invalid"))

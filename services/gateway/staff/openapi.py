@@ -14,7 +14,8 @@ class NotificationLogEntrySchema(Schema):
     notification_id = fields.String(required=True)
     template = fields.String(required=True)
     channel = fields.String(required=True, metadata={"enum": ["email", "webhook"]})
-    recipient = fields.String(required=True, metadata={"description": "person:<id>, staff:<address> or webhook:<digest>"})
+    recipient = fields.String(required=True,
+                              metadata={"description": "person:<id>, staff:<address> or webhook:<digest>"})
     person_id = fields.String(allow_none=True)
     language = fields.String(allow_none=True)
     cause_event_id = fields.String(allow_none=True)

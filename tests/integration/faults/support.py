@@ -15,21 +15,23 @@ from pathlib import Path
 
 import requests
 import yaml
-from amqp.exceptions import NotFound
 from kombu import Connection, Exchange
 from nameko.standalone.rpc import ServiceRpcProxy
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, func, insert, select
 
 from kernel.config import CENTRE_TIMEZONE, ROOT
+from kernel.contract import ORG_TYPES_RECOGNISED
 from kernel.db import ServiceDatabase
 from kernel.tables import outbox, processed_events, utcnow
 from services.reporting import domain as reporting_domain
 from services.reporting import store as reporting_store
+from services.reporting.rebuild import LIVE_CONSUMER as REPORTING_CONSUMER
 from tests.helpers import wait_for
 from tests.integration.reporting import stream
 
-REPORTING_CONSUMER = "reporting.on_events"
+# the day the rolling figures are read up to: after every generated event
+UNTIL = date(2026, 12, 31)
 # What reporting consumes, written out from the KPI definitions (DESIGN.md), not read from its code:
 # an event type it stopped consuming would show as a difference
 REPORTING_TYPES = frozenset({
@@ -177,18 +179,6 @@ def wait_until_up(config: dict, processes: Processes, *services: str, timeout: f
         wait_for(up, timeout=timeout, interval=0.3, message=f"{service} to answer")
 
 
-def consumers_on(amqp_uri: str, queue_name: str) -> int:
-    """How many consumers `queue_name` has; 0 while its service has not yet declared it."""
-    with Connection(amqp_uri) as connection:
-        channel = connection.channel()
-        try:
-            _, _, count = channel.queue_declare(queue_name, passive=True)
-        except NotFound:
-            return 0
-        channel.close()
-    return count
-
-
 def queue_depths(amqp_uri: str, queue_names) -> dict[str, int]:
     depths = {}
     with Connection(amqp_uri) as connection:
@@ -311,6 +301,16 @@ def differences(got: dict, expected: dict) -> list[str]:
     return found
 
 
+def assert_as_undisturbed(got: dict, events: list[dict], reference_url: str, config: dict, years, activities,
+                          until: date) -> None:
+    """`got` (service_documents) is what an undisturbed run of the same events gives in the fresh
+    reporting database at `reference_url`, and what the simple computation from the raw events gives."""
+    expected = undisturbed_documents(events, reference_url, config, years, activities, until)
+    assert not differences(got, expected), "\n".join(differences(got, expected))
+    oracle = independent_documents(events, years, activities, until)
+    assert not differences(got, oracle), "\n".join(differences(got, oracle))
+
+
 def independent_documents(events: list[dict], years, activities, until: date) -> dict:
     """Every document computed the simple way from the raw events (tests/.../reporting/stream.py),
     with none of reporting's own code: annual, rolling windows and per activity."""
@@ -324,8 +324,7 @@ def independent_documents(events: list[dict], years, activities, until: date) ->
 # --------------------------------------------------------------------------- generated streams
 
 
-RECOGNISED = ("vereniging", "beweging", "landelijke_vormingsinstelling", "volkshogeschool")
-OTHER = ("overheid", "onderwijs_onderzoek", "andere_sector", "civiel_scw")
+OTHER = ("overheid", "onderwijs_onderzoek", "andere_sector", "civiel_scw")  # no individuals
 
 
 def generated_events(activities: int, seed: int, prefix: str, requests_too: bool = True,
@@ -338,7 +337,7 @@ def generated_events(activities: int, seed: int, prefix: str, requests_too: bool
     orgs = []
     for number in range(12):
         recognised = number % 3 != 2
-        org_type = RECOGNISED[number % 4] if recognised else OTHER[number % 4]
+        org_type = ORG_TYPES_RECOGNISED[number % 4] if recognised else OTHER[number % 4]
         org = (f"{prefix}o{number}", org_type, recognised)
         orgs.append(org)
         s.org("2025-01-02T09:00:00+00:00", org[0], org_type, recognised)

@@ -1,4 +1,4 @@
-"""Fuzzing (issue #8): schemathesis generates requests for every operation of the served OpenAPI
+"""Fuzzing: schemathesis generates requests for every operation of the served OpenAPI
 description and sends them to the running platform. No 5xx, every response documented (status
 code, content type, body schema), and nothing half-written: each registration stored has its
 registration.created event in the outbox."""

@@ -13,9 +13,8 @@ import pytest
 import requests
 import yaml
 
+from kernel.config import ROOT
 from tests.helpers import wait_for
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def sha256(token: str) -> str:

@@ -1,18 +1,19 @@
 """Small services that exercise the kernel over a real broker: a producer that
-writes events through the outbox, and consumers that count what they see."""
+writes events through the outbox, consumers that count what they see, and the database they count in."""
 from __future__ import annotations
 
 import json
 
 from nameko.rpc import rpc
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, func, insert, select
 
 from kernel.consumer import DoNotRetry, batch_event_handler, event_handler
 from kernel.dependencies import Database
 from kernel.metrics import EntrypointMetrics
-from kernel.tables import outbox
+from kernel.tables import kernel_metadata, outbox
 
 counter_metadata = MetaData()
+
 # One row per handled event, deliberately without a unique key: a double count would show.
 seen = Table(
     "seen",
@@ -34,6 +35,20 @@ attempts = Table(
     Column("id", Integer, primary_key=True),
     Column("event_id", String(36), nullable=False),
 )
+
+
+def counter_database(request, config: dict, tmp_path) -> str:
+    """The URL of a new database for the counter services, on the test's backend (PostgreSQL when
+    `config`'s services use it), with the kernel's tables and the counter's."""
+    if config["DATABASES"]["registration"].startswith("postgresql"):
+        url = request.getfixturevalue("postgres_database")()
+    else:
+        url = f"sqlite:///{tmp_path}/counter.db"
+    engine = create_engine(url)
+    kernel_metadata.create_all(engine)
+    counter_metadata.create_all(engine)
+    engine.dispose()
+    return url
 
 
 class Producer:

@@ -39,7 +39,8 @@ def test_batches_count_every_event_once_and_dead_letter_only_the_poison(
             return connection.execute(select(seen.c.event_id)).scalars().all()
 
     wait_for(lambda: len(seen_ids()) >= 1001, timeout=30, message="all events counted")
-    dead = wait_for(lambda: drain_queue(kernel_config["AMQP_URI"], DEAD_LETTER_QUEUE.name), message="poison dead-lettered")
+    dead = wait_for(lambda: drain_queue(kernel_config["AMQP_URI"], DEAD_LETTER_QUEUE.name),
+                    message="poison dead-lettered")
     assert [json.loads(m.body)["event_id"] for m in dead] == [poison]
     assert dead[0].properties["application_headers"]["x-attempts"] == 3
     ids = seen_ids()
@@ -101,7 +102,8 @@ def test_a_lower_priority_worker_gets_events_only_while_the_first_has_its_hands_
     monkeypatch.setattr(topology, "platform_consumers", lambda: topology.consumers_of(Producer, SlowWhoCounts))
     container_factory(Producer, kernel_config).start()
     for worker, priority in (("first", 0), ("second", -1)):
-        config = dict(kernel_config, WORKER=worker, EVENTS=dict(kernel_config["EVENTS"], BATCH_CONSUMER_PRIORITY=priority))
+        events = dict(kernel_config["EVENTS"], BATCH_CONSUMER_PRIORITY=priority)
+        config = dict(kernel_config, WORKER=worker, EVENTS=events)
         container_factory(SlowWhoCounts, config).start()
 
     def counted_by() -> dict[str, str]:

@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 import yaml
 from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import insert, select
@@ -23,13 +24,18 @@ def ops(config_path, *args):
     return done.returncode, done.stdout, done.stderr
 
 
-def test_poison_is_listed_then_replayed_after_the_fix(kernel_config, container_factory, counter_db, tmp_path,
-                                                      monkeypatch):
+@pytest.fixture
+def config_path(kernel_config, container_factory, tmp_path, monkeypatch):
+    """The producer and a counter that can be repaired running, and the config file the commands read."""
     monkeypatch.setattr(topology, "platform_consumers", lambda: topology.consumers_of(Producer, RepairableCounter))
-    config_path = tmp_path / "config.yml"
-    config_path.write_text(yaml.safe_dump(kernel_config))
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(kernel_config))
     container_factory(Producer, kernel_config).start()
     container_factory(RepairableCounter, kernel_config).start()
+    return path
+
+
+def test_poison_is_listed_then_replayed_after_the_fix(kernel_config, config_path, counter_db):
     with ServiceRpcProxy("registration", kernel_config) as rpc:
         [broken] = rpc.emit(1, "broken")
         [fine] = rpc.emit(1, "fine")
@@ -62,12 +68,7 @@ def test_poison_is_listed_then_replayed_after_the_fix(kernel_config, container_f
     assert code == 0
 
 
-def test_purge_asks_for_yes_and_unknown_ids_match_nothing(kernel_config, container_factory, tmp_path, monkeypatch):
-    monkeypatch.setattr(topology, "platform_consumers", lambda: topology.consumers_of(Producer, RepairableCounter))
-    config_path = tmp_path / "config.yml"
-    config_path.write_text(yaml.safe_dump(kernel_config))
-    container_factory(Producer, kernel_config).start()
-    container_factory(RepairableCounter, kernel_config).start()
+def test_purge_asks_for_yes_and_unknown_ids_match_nothing(kernel_config, config_path):
     with ServiceRpcProxy("registration", kernel_config) as rpc:
         [broken] = rpc.emit(1, "broken")
     wait_for(lambda: queue_depth(kernel_config["AMQP_URI"], "platform.dead-letter") == 1, message="dead letter")

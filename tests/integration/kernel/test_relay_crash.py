@@ -33,7 +33,8 @@ def rpc_answers(config):
         return False
 
 
-def test_killing_the_relay_mid_stream_loses_and_duplicates_nothing(database_backend, kernel_config, container_factory, tmp_path):
+def test_killing_the_relay_mid_stream_loses_and_duplicates_nothing(database_backend, kernel_config, container_factory,
+                                                                    tmp_path):
     kernel_config["EVENTS"]["RELAY_BATCH_SIZE"] = 10  # slow enough to be caught mid-stream
     config_path = tmp_path / "config.yml"
     config_path.write_text(yaml.safe_dump(kernel_config))

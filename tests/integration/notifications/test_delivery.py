@@ -4,6 +4,8 @@ retry until an SMTP server recovers, notification.failed and the dead letter for
 de-duplicated staff alerts by mail and webhook."""
 from __future__ import annotations
 
+import json
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import eventlet
@@ -28,6 +30,16 @@ def attachments(message) -> dict:
 
 def text_of(message) -> str:
     return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def registration_created(config) -> dict:
+    """The one registration.created event in the registration service's outbox."""
+    engine = create_engine(config["DATABASES"]["registration"])
+    with engine.connect() as connection:
+        (payload,) = connection.execute(
+            select(outbox.c.payload).where(outbox.c.event_type == "registration.created")).scalars()
+    engine.dispose()
+    return json.loads(payload)
 
 
 def quiet(seconds: float = 1.0):
@@ -80,14 +92,7 @@ def test_redelivered_events_send_nothing_twice(smtp_factory, start_platform, reg
     activity = registration.create_activity(activity_payload())
     registration.register(activity["activity_id"], registration_payload(1))
     smtp.wait(1)
-    engine = create_engine(notif_config["DATABASES"]["registration"])
-    with engine.connect() as connection:
-        (payload,) = connection.execute(
-            select(outbox.c.payload).where(outbox.c.event_type == "registration.created")).scalars()
-    engine.dispose()
-    import json
-
-    created = json.loads(payload)
+    created = registration_created(notif_config)
     publish(notif_config["AMQP_URI"], created)
     publish(notif_config["AMQP_URI"], created)
     quiet(2)
@@ -217,9 +222,6 @@ def test_capture_log_and_erasure(start_platform, registration, notifications, no
 def confirmation_left_sending(notif_config, container_factory, registration, updated_at, cancel=False):
     """A registration whose confirmation a dead worker left "sending" (last touched `updated_at`;
     with `cancel`, the registration was cancelled since): (registration.created, the row, log engine)."""
-    import json
-    import uuid
-
     from services.notifications import domain as notifications_domain
     from services.notifications.models import messages
     from services.registration.service import RegistrationService
@@ -230,12 +232,7 @@ def confirmation_left_sending(notif_config, container_factory, registration, upd
     person_id = registration.contact_for_registration(registered["registration_id"])["person_id"]
     if cancel:
         registration.cancel_registration(registered["registration_id"])
-    producer = create_engine(notif_config["DATABASES"]["registration"])
-    with producer.connect() as connection:
-        (payload,) = connection.execute(
-            select(outbox.c.payload).where(outbox.c.event_type == "registration.created")).scalars()
-    producer.dispose()
-    created = json.loads(payload)
+    created = registration_created(notif_config)
     row = {"notification_id": str(uuid.uuid4()), "template": "registration_confirmed", "channel": "email",
            "recipient": f"person:{person_id}", "person_id": person_id, "language": "nl",
            "cause_event_id": created["event_id"], "cause_event_type": "registration.created",

@@ -1,4 +1,4 @@
-"""Issue 4 end to end over the real RabbitMQ and a real SMTP server: an activity is completed ->
+"""Satisfaction surveys end to end over the real RabbitMQ and a real SMTP server: an activity is completed ->
 each attendee gets one survey mail in their language with a working personal link -> answering
 through the gateway's page emits evaluation.submitted with the right values; the link then says
 it was used; the one reminder goes only to whoever did not answer; the survey closes (410).
@@ -139,7 +139,8 @@ def test_attendees_get_one_survey_mail_whose_link_answers_the_survey(smtp_factor
         assert evaluation.run_due()["closed"] == 1
         closed = requests.get(bob_link, timeout=10)
         assert closed.status_code == 410 and "The survey is closed" in closed.text
-        assert browser.post(bob_link, data={"satisfaction": "5", "recommend": "5", **csrf}, timeout=10).status_code == 410
+        answered = browser.post(bob_link, data={"satisfaction": "5", "recommend": "5", **csrf}, timeout=10)
+        assert answered.status_code == 410
         notification_events.settle(0.5)
         assert survey_mails(smtp, "Herinnering") == []
         evaluation_events.settle(0.3)

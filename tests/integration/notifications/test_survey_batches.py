@@ -1,4 +1,4 @@
-"""Survey mails in batches (issue 6) over the real RabbitMQ, the real registration and evaluation
+"""Survey mails in batches over the real RabbitMQ, the real registration and evaluation
 services and a real SMTP server: 30 `evaluation.requested` at once -> exactly one mail each; the same
 30 delivered again -> still 30. With a temporary SMTP failure and a refused address in the batch:
 the rest goes out once, the temporary failures are sent on the one-event fallback, the refused one

@@ -1,9 +1,10 @@
-"""Issues #7 and #8 end to end, through the real services on the real RabbitMQ (SQLite): a person
-registers with needs and a begeleider, attends, answers the survey, asks the request desk for support
-with the same address, and gets their mail (captured). `python -m ops person export` returns
-it all, service by service; `person erase --yes` leaves no trace of their name, address or phone in
-any service's database, while every KPI document stays exactly the same; erasing again is harmless,
-an unknown address exits 1 and a service that does not answer exits 2 before anything is erased."""
+"""A person's export and erasure (GDPR) end to end, through the real services on the real RabbitMQ
+(SQLite): a person registers with needs and a begeleider, attends, answers the survey, asks the
+request desk for support with the same address, and gets their mail (captured).
+`python -m ops person export` returns it all, service by service; `person erase --yes` leaves no trace of their
+name, address or phone in any service's database, while every KPI document stays exactly the same;
+erasing again is harmless, an unknown address exits 1 and a service that does not answer exits 2
+before anything is erased."""
 from __future__ import annotations
 
 import io

@@ -78,5 +78,6 @@ def test_waitlist_positions_in_contacts_follow_the_queue(rpc):
     assert [position(i) for i in ids] == [None, 1, 2, 3]
     rpc.cancel_registration(ids[2])  # leaves the queue: the one behind moves up
     assert [position(i) for i in (ids[1], ids[3])] == [1, 2]
-    everyone = {c["registration_id"]: c["waitlist_position"] for c in rpc.contacts_for_activity(activity["activity_id"])}
+    contacts = rpc.contacts_for_activity(activity["activity_id"])
+    everyone = {c["registration_id"]: c["waitlist_position"] for c in contacts}
     assert everyone == {ids[0]: None, ids[1]: 1, ids[3]: 2}

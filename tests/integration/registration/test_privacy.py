@@ -1,4 +1,4 @@
-"""Export and erasure of a person in the registration service (GDPR, issue #7), over the real
+"""Export and erasure of a person in the registration service (GDPR), over the real
 RabbitMQ, on SQLite and PostgreSQL: found by address as participant or as begeleider, exported in
 full, erased in one unit of work with one `person.erased`, idempotent, and no figure's facts touched."""
 from __future__ import annotations

@@ -11,8 +11,8 @@ from sqlalchemy import create_engine, func, select
 
 from services.registration.models import activities, registrations
 from tests.conftest import STAFF_TOKEN
-from tests.helpers import wait_for
-from tests.integration.faults.support import ServiceProcess, consumers_on, write_config
+from tests.helpers import consumers_on, wait_for
+from tests.integration.faults.support import ServiceProcess, write_config
 from tests.integration.registration.conftest import activity_payload, registration_payload
 
 PEOPLE = 200

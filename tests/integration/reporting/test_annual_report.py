@@ -239,9 +239,11 @@ def test_the_json_report_composes_the_annual_documents_and_the_targets(platform,
 def test_imported_prior_years_show_in_their_own_columns_marked_imported(platform, gateway_url, staff_headers, tmp_path):
     """2011-2015 averages and 2016 from the centre's own table, imported with the ops command."""
     source = tmp_path / "prior.csv"
-    source.write_text("period,figure,value\n2011-2015,open_offer.activities,52\n2011-2015,open_offer.satisfaction_pct,81.5\n"
+    source.write_text("period,figure,value\n"
+                      "2011-2015,open_offer.activities,52\n2011-2015,open_offer.satisfaction_pct,81.5\n"
                       "2016,open_offer.activities,45\n2016,demand_driven.requests_delivered,77\n"
-                      "2016,totals.activities,122\n2016,totals.organisations_reached_tracks_added,356\n", encoding="utf-8")
+                      "2016,totals.activities,122\n2016,totals.organisations_reached_tracks_added,356\n",
+                      encoding="utf-8")
     assert prior.run(platform, argparse.Namespace(action="import-prior", file=str(source)), io.StringIO()) == 0
     parsed = table(get(f"{gateway_url}/staff/reports/annual/2026", headers=staff_headers).text)
     assert parsed.headers == ["Kengetal", "2011-2015 (geïmporteerd)", "2016 (geïmporteerd)", "2025", "2026", "Doel"]

@@ -4,47 +4,26 @@ reads from aggregates written before it."""
 import json
 
 from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, insert, inspect, select
+from sqlalchemy import create_engine, insert, select
 
 from kernel.migrate import alembic_config
-from kernel.tables import kernel_metadata
 from services.reporting.models import kpi_counters, kpi_members, metadata, unit_contributions
-
-
-def _compare(url):
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
-            return compare_metadata(context, [metadata, kernel_metadata]), context.get_current_revision(), \
-                set(inspect(engine).get_table_names())
-    finally:
-        engine.dispose()
-
-
-def _columns(url, table):
-    engine = create_engine(url)
-    try:
-        return inspect(engine).get_columns(table)
-    finally:
-        engine.dispose()
+from tests.helpers import migrated_schema
 
 
 def test_migrated_schema_matches_the_models(database_backend, platform_config):
     url = platform_config["DATABASES"]["reporting"]
-    differences, revision, tables = _compare(url)
+    differences, revision, columns = migrated_schema(url, metadata)
     assert differences == []
     assert revision == "0006"
-    assert {"kpi_counters", "kpi_members", "unit_contributions", "threshold_state", "attendance_facts"} <= tables
+    assert {"kpi_counters", "kpi_members", "unit_contributions", "threshold_state", "attendance_facts"} <= set(columns)
     command.downgrade(alembic_config("reporting", url), "0002")
-    assert "token" not in {c["name"] for c in _columns(url, "unit_contributions")}
+    assert "token" not in migrated_schema(url, metadata)[2]["unit_contributions"]
     command.downgrade(alembic_config("reporting", url), "0001")
-    _, revision, tables = _compare(url)
-    assert revision == "0001" and "kpi_counters" not in tables and "processed_events" in tables
+    _, revision, columns = migrated_schema(url, metadata)
+    assert revision == "0001" and "kpi_counters" not in columns and "processed_events" in columns
     command.upgrade(alembic_config("reporting", url), "head")
-    assert _compare(url)[0] == []
+    assert migrated_schema(url, metadata)[0] == []
 
 
 def test_0004_drops_what_nobody_reads_and_keeps_the_rest(database_backend, platform_config):

@@ -18,7 +18,7 @@ from kernel.tables import processed_events
 from services.gateway.service import GatewayService
 from services.reporting import store
 from services.reporting.service import ReportingService
-from tests.helpers import drain_queue, wait_for
+from tests.helpers import consumers_on, drain_queue, wait_for
 from tests.integration.reporting import stream
 
 UNTIL = date(2026, 5, 10)
@@ -50,14 +50,6 @@ def publish_and_wait(config, events, timeout=30):
     publish(config["AMQP_URI"], events)
     ids = {event["event_id"] for event in events}
     wait_for(lambda: processed(config, ids), timeout=timeout, message="reporting to take every event")
-
-
-def consumers(amqp_uri: str, queue_name: str) -> int:
-    with Connection(amqp_uri) as connection:
-        channel = connection.channel()
-        _, _, count = channel.queue_declare(queue_name, passive=True)
-        channel.close()
-    return count
 
 
 def documents(config) -> dict:
@@ -203,7 +195,7 @@ def test_two_workers_on_postgresql_give_the_figures_of_one(database_backend, pla
     second = container_factory(ReportingService, platform_config)
     first.start()
     second.start()
-    wait_for(lambda: consumers(platform_config["AMQP_URI"], "evt-batch--reporting.on_events") == 2,
+    wait_for(lambda: consumers_on(platform_config["AMQP_URI"], "evt-batch--reporting.on_events") == 2,
              message="both workers to consume")
     events = stream.known_stream()
     incoming = stream.shuffled_with_duplicates(events, seed=5)

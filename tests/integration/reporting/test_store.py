@@ -10,9 +10,8 @@ import pytest
 from kernel.db import ServiceDatabase
 from kernel.migrate import upgrade
 from services.reporting import domain, store
+from services.reporting.rebuild import LIVE_CONSUMER as CONSUMER
 from tests.integration.reporting import stream
-
-CONSUMER = "reporting.on_events"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -143,7 +142,8 @@ def test_a_later_register_change_leaves_an_earlier_year_as_it_was(reporting_db):
     def reach(year):
         with reporting_db.unit_of_work() as uow:
             document = store.annual(uow.session, year)
-        return document["totals"]["recognised_reach"]["total"], document["open_offer"]["recognised_reach"]["by_org_type"]
+        return (document["totals"]["recognised_reach"]["total"],
+                document["open_offer"]["recognised_reach"]["by_org_type"])
 
     before_2025 = reach(2025)
     assert before_2025[0] == 5

@@ -1,4 +1,4 @@
-"""A requester's export and erasure in the requests service (GDPR, issue #8), over the real RabbitMQ:
+"""A requester's export and erasure in the requests service (GDPR), over the real RabbitMQ:
 every request made with the address (any case) is exported, then anonymised in one unit of work with
 one `request.requester_erased` each; the question stays (minus literal mentions of the contact), the
 funnel facts do not change, other requesters are untouched, and a second erasure does nothing."""

@@ -68,7 +68,8 @@ def test_the_survey_is_dutch_accessible_and_without_javascript():
     assert response.headers["Referrer-Policy"] == "no-referrer"
     # each 0-10 scale is a fieldset with a legend and a hint, every radio has its label
     for question, legend in (("satisfaction", "Hoe tevreden ben je over deze activiteit?"),
-                             ("recommend", "Hoe waarschijnlijk is het dat je deze activiteit aanraadt aan een collega?")):
+                             ("recommend",
+                              "Hoe waarschijnlijk is het dat je deze activiteit aanraadt aan een collega?")):
         group = re.search(rf'<fieldset[^>]*id="g-{question}"[^>]*>(.*?)</fieldset>', html, re.S)
         assert group, question
         assert f'aria-describedby="h-{question}"' in group.group(0)
@@ -160,7 +161,8 @@ def test_a_valid_answer_is_submitted_and_thanked_for():
 
 
 def test_the_services_verdicts_on_answers_and_races():
-    refused = FakeEvaluation(ValidationFailed("invalid answers", {"recommend": ["Must be a whole number from 0 to 10."]}))
+    refused = FakeEvaluation(
+        ValidationFailed("invalid answers", {"recommend": ["Must be a whole number from 0 to 10."]}))
     response = survey_gateway(refused).page_evaluation(post(satisfaction="3", recommend="4"), "good")
     assert response.status_code == 400 and 'id="e-recommend"' in page(response)
     raced = FakeEvaluation(Conflict("this survey was already answered"))
@@ -194,7 +196,8 @@ def test_every_key_the_survey_uses_exists():
         used |= set(re.findall(r"""\b(?:t|_|ngettext)\(\s*f?["']([a-z0-9_]+)["']\s*[,)]""", text))
         used |= set(re.findall(r"""page\.(?:message|error)\(\s*(?:\d+,\s*)?["']([a-z0-9_]+)["']""", text))
     used |= set(evaluation_routes.FIELD_LABELS.values())
-    used |= {f"ev_q_{q}" for q in evaluation_routes.SCORE_FIELDS} | {f"ev_hint_{q}" for q in evaluation_routes.SCORE_FIELDS}
+    used |= {f"ev_q_{q}" for q in evaluation_routes.SCORE_FIELDS}
+    used |= {f"ev_hint_{q}" for q in evaluation_routes.SCORE_FIELDS}
     used |= {f"ev_err_{q}_required" for q in evaluation_routes.SCORE_FIELDS}
     assert "ev_submit" in used and "ev_invalid_title" in used
     for language in LANGUAGES:

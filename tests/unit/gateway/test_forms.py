@@ -131,7 +131,8 @@ def test_service_details_map_onto_form_fields():
         "_schema": ["Something general."],
     }
     errors, general = forms.errors_from_details(details, t)
-    assert set(errors.messages) == {"email", "begeleider_email", "needs_other", "needs_dietary", "organisation", "privacy_consent"}
+    assert set(errors.messages) == {"email", "begeleider_email", "needs_other", "needs_dietary", "organisation",
+                                    "privacy_consent"}
     assert "Not a valid email address." in errors.messages["email"][0]
     assert errors.messages["privacy_consent"] == [t("err_consent_required")]
     assert general == ["Something general."]

@@ -24,7 +24,8 @@ def test_every_key_used_in_templates_exists():
     for module in (Path(public_routes.__file__), Path(pages.__file__)):
         source = module.read_text()
         used |= set(re.findall(r"""\bt\(\s*["']([a-z0-9_]+)["']\s*[,)]""", source))
-        used |= set(re.findall(r"""(?:page|self)\.(?:message|error|not_found)\(\s*(?:\d+,\s*)?["']([a-z0-9_]+)["']""", source))
+        used |= set(re.findall(
+            r"""(?:page|self)\.(?:message|error|not_found)\(\s*(?:\d+,\s*)?["']([a-z0-9_]+)["']""", source))
     # keys built from values: t("role_" ~ r), t("need_" ~ need), t("format_" ~ ...), t("status_" ~ ...)
     used |= {f"role_{r}" for r in forms.ROLES}
     used |= {f"need_{n}" for n in forms.NEEDS_FLAGS}

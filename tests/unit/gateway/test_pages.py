@@ -11,7 +11,8 @@ def html(response):
 
 
 def valid_form(**extra):
-    form = MultiDict({"name": "Ann", "email": "ann@example.org", "organisation": "individual", "privacy_consent": "yes"})
+    form = MultiDict({"name": "Ann", "email": "ann@example.org", "organisation": "individual",
+                      "privacy_consent": "yes"})
     for key, value in extra.items():
         form.setlist(key, [value])
     return form

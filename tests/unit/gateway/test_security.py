@@ -278,7 +278,8 @@ def test_the_client_address_trusts_only_the_configured_proxies():
 
 def test_settings_defaults_and_overrides():
     defaults = settings_from_config({"PUBLIC_BASE_URL": "http://127.0.0.1:8000"})
-    assert defaults.limits == {"public": (30.0, 10.0), "login": (5.0, 5.0), "health": (300.0, 30.0)} and not defaults.https
+    assert defaults.limits == {"public": (30.0, 10.0), "login": (5.0, 5.0), "health": (300.0, 30.0)}
+    assert not defaults.https
     assert defaults.public_origin == "http://127.0.0.1:8000" and defaults.trusted_proxies == 0
     chosen = settings_from_config({"PUBLIC_BASE_URL": "https://x.example", "GATEWAY": {"RATE_LIMIT": {
         "PER_MINUTE": "0", "BURST": 5, "TRUSTED_PROXIES": 1}}})

@@ -38,7 +38,8 @@ def _variants():
 
     broken = [
         (BASE, ("event_id",), "nope"), (BASE, ("event_id",), 5), (BASE, ("schema_version",), 2),
-        (BASE, ("schema_version",), True), (BASE, ("schema_version",), "1"), (BASE, ("occurred_at",), "2026-03-01T09:00:00"),
+        (BASE, ("schema_version",), True), (BASE, ("schema_version",), "1"),
+        (BASE, ("occurred_at",), "2026-03-01T09:00:00"),
         (BASE, ("occurred_at",), "yesterday"), (BASE, ("occurred_at",), None), (BASE, ("event_type",), "x.y"),
         (BASE, ("producer",), "evaluation"), (BASE, ("producer",), "someone"), (BASE, ("data",), []),
         (BASE, ("extra",), 1), (BASE, ("data", "recognised"), "yes"), (BASE, ("data", "recognised"), 1),

@@ -1,4 +1,4 @@
-"""Property tests (hypothesis, issue #8) of the event contract: for every event type, generated
+"""Property tests (hypothesis) of the event contract: for every event type, generated
 valid data round-trips through new_event / validate_received; generated invalid data (a wrong
 type, an unknown field, a missing required field) is refused with a ValidationError, nothing else."""
 from __future__ import annotations
@@ -11,16 +11,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from marshmallow import ValidationError, fields, validate
 
-from kernel.contract import DATA_SCHEMAS, PRODUCERS
+from kernel.contract import DATA_SCHEMAS, producer_of
 from kernel.envelope import new_event, validate_received
 
 SETTINGS = settings(max_examples=25, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow])
 AWARE = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC))
-
-
-def producer_of(event_type: str) -> str:
-    return next(name for name, prefixes in PRODUCERS.items() if event_type.startswith(prefixes))
 
 
 def value_strategy(field: fields.Field):
@@ -39,7 +35,8 @@ def value_strategy(field: fields.Field):
     elif isinstance(field, fields.Float):
         strategy = st.floats(allow_nan=False, allow_infinity=False, width=32)
     elif isinstance(field, fields.String):
-        strategy = st.text(min_size=length.min or 0 if length else 0, max_size=min(length.max or 60, 60) if length else 60)
+        strategy = st.text(min_size=length.min or 0 if length else 0,
+                           max_size=min(length.max or 60, 60) if length else 60)
     else:
         raise AssertionError(f"no strategy for {type(field).__name__}")
     return st.one_of(st.none(), strategy) if field.allow_none else strategy

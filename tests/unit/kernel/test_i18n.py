@@ -67,7 +67,9 @@ def test_dates_in_the_centres_time_zone(catalogs, language, long, full, moment):
 
 
 @pytest.mark.parametrize("language, count, tenths, percent", [
-    ("nl", "1.234.567", "70,3", "70%"), ("en", "1,234,567", "70.3", "70%"), ("fr", "1\u202f234\u202f567", "70,3", "70\u00a0%"),
+    ("nl", "1.234.567", "70,3", "70%"),
+    ("en", "1,234,567", "70.3", "70%"),
+    ("fr", "1\u202f234\u202f567", "70,3", "70\u00a0%"),
 ])
 def test_numbers_the_readers_way_half_rounded_up(catalogs, language, count, tenths, percent):
     t = Translator(language, catalogs)

@@ -148,7 +148,8 @@ def test_request_declined_gives_the_reason_in_plain_words_and_the_referral(lang)
     assert len(sentences) == len(DECLINE_REASONS)
     referred = rendering.render("request_declined", lang, {"name": "An", "decline_reason": "other",
                                                            "referred_to": "Vrijwilligerspunt <Brussel>"})
-    assert i18n.translator(lang)("request_declined.referral", referred_to="Vrijwilligerspunt <Brussel>") in referred.text
+    referral = i18n.translator(lang)("request_declined.referral", referred_to="Vrijwilligerspunt <Brussel>")
+    assert referral in referred.text
     assert "Vrijwilligerspunt &lt;Brussel&gt;" in referred.html and "<Brussel>" not in referred.html
 
 

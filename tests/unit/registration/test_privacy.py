@@ -1,15 +1,13 @@
-"""Erasing a person in the registration domain (GDPR, issue #7): what goes, what stays, idempotence."""
-from datetime import UTC, datetime, timedelta
+"""Erasing a person in the registration domain (GDPR): what goes, what stays, idempotence."""
+from datetime import timedelta
 
 import pytest
 
-from kernel.rules import TargetGroupPolicy
 from services.registration import domain
 from services.registration.domain import Activity, Person
+from tests.unit.registration.test_domain import NOW, POLICY
 
-NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=20)
-POLICY = TargetGroupPolicy("recognised")
 NEEDS = {"accessibility": True, "sign_language_interpreter": True, "childcare": False,
          "dietary": "geen noten", "other": "Ann Peeters heeft een rolstoel"}
 BEGELEIDER = {"name": "Bert Begeleider", "email": "Bert@Example.org"}

@@ -1,4 +1,4 @@
-"""Property test (hypothesis, issue #8), extending tests/unit/reporting/test_domain.py's fixed orders:
+"""Property test (hypothesis), extending tests/unit/reporting/test_domain.py's fixed orders:
 any permutation of a generated event stream, with duplicates (at-least-once delivery), gives the
 same figures (every unit's contribution) as the stream in publication order."""
 from __future__ import annotations

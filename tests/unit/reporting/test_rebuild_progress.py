@@ -32,7 +32,8 @@ def test_progress_on_a_terminal_rewrites_one_line_with_rate_and_eta():
     progress.finish()
     frames = stream.getvalue().split("\r")[1:]
     assert len(frames) == 3 and stream.getvalue().endswith("\n")
-    assert frames[0].startswith("rebuilding [######..................] 250/1,000 events  25.0% 125 events/s ETA 0:00:06")
+    assert frames[0].startswith(
+        "rebuilding [######..................] 250/1,000 events  25.0% 125 events/s ETA 0:00:06")
     assert "500/1,000 events  50.0% 125 events/s ETA 0:00:04" in frames[1]
     assert "1,000/1,000 events 100.0% 125 events/s done in 0:00:08" in frames[2]
 

@@ -1,4 +1,4 @@
-"""Property test (hypothesis, issue #8): random sequences of lifecycle actions on a request never
+"""Property test (hypothesis): random sequences of lifecycle actions on a request never
 reach a status the lifecycle forbids, and a refused action changes nothing."""
 from __future__ import annotations
 

@@ -1,14 +1,12 @@
-"""Erasing a requester in the request desk's domain (GDPR, issue #8): contact details and literal
+"""Erasing a requester in the request desk's domain (GDPR): contact details and literal
 mentions of them go, the question and every funnel fact stay."""
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from kernel.rules import TargetGroupPolicy
 from services.requests import domain
 from services.requests.domain import Request
+from tests.unit.requests.test_domain import NOW, POLICY
 
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=3)
-POLICY = TargetGroupPolicy("recognised")
 CONTACT = {"name": "Ann  Peeters", "email": "Ann.Peeters@Example.org", "phone": "+32 470 12 34 56"}
 QUESTION = ("Ik ben ANN PEETERS van de Kaai. Hoe betrekken we nieuwe vrijwilligers? Bel me op 0032 470 12 34 56 "
             "of mail ann.peeters@example.org. Annemie Peeterskens helpt ook.")
