@@ -15,6 +15,7 @@ import hmac
 import logging
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import wraps
 
 from werkzeug.wrappers import Response
@@ -101,6 +102,25 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # environ key of the gateway's security extension: a wrong token takes from the client's sign-in
 # bucket, and a client that has used it up gets 429 before its token is looked at
 AUTH_GUARD = "gateway.auth_guard"
+VIEWER = "gateway.viewer"  # environ key: who a protected route is answering (a Viewer)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is asking: the roles their token or session holds, and the account behind it (None for
+    a machine token from the environment)."""
+
+    roles: frozenset[str]
+    account_id: str | None = None
+    name: str | None = None
+
+    def may(self, role: str) -> bool:
+        return role in self.roles
+
+
+def viewer_of(request) -> Viewer:
+    """The Viewer `require` let through (no roles on a public route)."""
+    return request.environ.get(VIEWER) or Viewer(frozenset())
 
 
 def role_digests(config: dict) -> dict[str, tuple[str, ...]]:
@@ -189,6 +209,7 @@ def refusal(service, request, roles) -> Response | None:
         return too_many
     held = token_roles(token, service.config) if token else frozenset()
     if held & set(roles):
+        request.environ[VIEWER] = Viewer(held)
         return None
     if token and not held and guard is not None:
         guard.token_failed(request)

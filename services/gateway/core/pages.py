@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 from kernel.config import CENTRE_TIMEZONE
 from kernel.i18n import local, normalise_language
 from kernel.rules import LANGUAGES
+from services.gateway.core.auth import viewer_of
 from services.gateway.core.csrf import csrf_token
 from services.gateway.core.i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, choose_language, translator
 from services.gateway.core.urls import site_path
@@ -125,3 +126,31 @@ class Page:
 
     def error(self, status: int = 500, text_key: str = "error_text") -> Response:
         return self.message("error_title", [self.t(text_key)], status)
+
+
+# The staff navigation: (path, message id, the roles that see it), in the order shown.
+STAFF_NAV = (
+    ("/staff/activities", "staff_nav_activities", {"staff", "admin"}),
+    ("/staff/requests", "staff_nav_requests", {"staff", "admin"}),
+    ("/staff/organisations", "staff_nav_organisations", {"staff", "admin"}),
+    ("/staff/dashboard", "staff_nav_dashboard", {"staff", "admin"}),
+    ("/staff/reports/annual", "staff_nav_report", {"staff", "admin"}),
+    ("/staff/mail", "staff_nav_mail", {"ops", "admin"}),
+    ("/staff/accounts", "staff_nav_accounts", {"admin"}),
+    ("/staff/audit", "staff_nav_audit", {"admin"}),
+)
+
+
+class StaffPage(Page):
+    """A staff page: the frame staff_frame.html with the navigation the viewer may use, in the
+    viewer's language; never cached or indexed."""
+
+    def render(self, template: str, status: int = 200, **context) -> Response:
+        viewer = viewer_of(self.request)
+        context.setdefault("title", "")
+        response = super().render(
+            template, status=status, viewer=viewer, request_path=self.request.path,
+            staff_nav=[(href, key) for href, key, roles in STAFF_NAV if roles & viewer.roles], **context)
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Robots-Tag"] = "noindex"
+        return response
