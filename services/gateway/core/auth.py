@@ -113,6 +113,7 @@ class Viewer:
     roles: frozenset[str]
     account_id: str | None = None
     name: str | None = None
+    email: str | None = None
 
     def may(self, role: str) -> bool:
         return role in self.roles
