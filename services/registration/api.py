@@ -10,6 +10,7 @@ from services.registration.schemas import (
     OrganisationInputSchema,
     OrganisationUpdateSchema,
     OrganisationViewSchema,
+    PostponeActivitySchema,
     PublicActivitySchema,
     PublicRegistrationSchema,
     RegistrationRequestSchema,
@@ -21,6 +22,6 @@ __all__ = [
     "NEEDS_FLAGS", "NEEDS_TEXTS", "ORGANISATION_KINDS",
     "ActivityInputSchema", "ActivityUpdateSchema", "ActivityViewSchema", "AttendanceSchema",
     "CancelActivitySchema", "OrganisationInputSchema", "OrganisationUpdateSchema", "OrganisationViewSchema",
-    "PublicActivitySchema", "PublicRegistrationSchema", "RegistrationRequestSchema",
+    "PostponeActivitySchema", "PublicActivitySchema", "PublicRegistrationSchema", "RegistrationRequestSchema",
     "RegistrationResultSchema", "StaffRegistrationSchema",
 ]

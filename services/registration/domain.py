@@ -242,13 +242,15 @@ def duplicate_registration() -> StateConflict:
 ACTIVITY_FIELDS = (
     "title", "description", "kind", "theme", "goal", "format", "starts_at", "ends_at", "days", "dagdelen",
     "capacity", "location", "online_link", "language", "price_eur", "reduced_price_eur",
-    "registration_opens_at", "registration_closes_at", "invitation_only",
+    "registration_opens_at", "registration_closes_at", "invitation_only", "min_participants", "repeat_of",
 )
 ACTIVITY_DEFAULTS = {
     "description": "", "goal": None, "capacity": None, "location": None, "online_link": None, "language": "nl",
     "price_eur": Decimal("0"), "reduced_price_eur": None, "registration_opens_at": None,
-    "registration_closes_at": None, "invitation_only": False,
+    "registration_closes_at": None, "invitation_only": False, "min_participants": None, "repeat_of": None,
 }
+# why an activity needs staff's attention (Activity.attention)
+FULL, MINIMUM_NOT_REACHED, NOT_COMPLETED = "full", "minimum_not_reached", "not_completed"
 CONTRACT_ACTIVITY_FIELDS = ("kind", "theme", "goal", "format", "starts_at", "ends_at", "days", "dagdelen", "capacity")
 
 
@@ -271,6 +273,9 @@ class Activity:
         self.cancel_reason = fields.pop("cancel_reason", None)
         self.cancelled_at = fields.pop("cancelled_at", None)
         self.completed_at = fields.pop("completed_at", None)
+        self.postponed_at = fields.pop("postponed_at", None)
+        self.postponed_from = fields.pop("postponed_from", None)
+        self.postpone_reason = fields.pop("postpone_reason", None)
         self.next_waitlist_seq = fields.pop("next_waitlist_seq", 1)
         self.confirmed_count = fields.pop("confirmed_count", 0)
         self.waitlisted_count = fields.pop("waitlisted_count", 0)
@@ -315,6 +320,11 @@ class Activity:
             fail("dagdelen", "Must be at least 1.")
         if self.capacity is not None and self.capacity < 0:
             fail("capacity", "Must be at least 0.")
+        if self.min_participants is not None:
+            if self.min_participants < 1:
+                fail("min_participants", "Must be at least 1.")
+            elif self.capacity is not None and self.min_participants > self.capacity:
+                fail("min_participants", "Must not exceed capacity.")
         if self.format == "online" and not self.online_link:
             fail("online_link", "Required for an online activity.")
         if self.price_eur is None or self.price_eur < 0:
@@ -373,6 +383,45 @@ class Activity:
                 self._cancel(registration, "system", now)
                 cancelled.append(registration)
         return cancelled
+
+    def postpone(self, starts_at: datetime, ends_at: datetime, reason: str, now: datetime) -> None:
+        """Verdaagd: new dates, the registrations kept. The first planned start is remembered, so a
+        second postponement still shows when it was meant to be."""
+        self._require_scheduled("postpone it")
+        if starts_at == self.starts_at and ends_at == self.ends_at:
+            raise InvalidInput("same dates", {"starts_at": ["Give new dates."]})
+        if self.postponed_from is None:
+            self.postponed_from = self.starts_at
+        previous = (self.starts_at, self.ends_at, self.registration_closes_at, self.registration_opens_at)
+        self.starts_at, self.ends_at = starts_at, ends_at
+        # a registration deadline or opening tied to the old dates would no longer fit: it follows the start
+        if self.registration_closes_at is not None and self.registration_closes_at > ends_at:
+            self.registration_closes_at = None
+        if self.registration_opens_at is not None and self.registration_opens_at >= starts_at:
+            self.registration_opens_at = None
+        try:
+            self.check()
+        except InvalidInput:
+            self.starts_at, self.ends_at, self.registration_closes_at, self.registration_opens_at = previous
+            raise
+        self.postponed_at = now
+        self.postpone_reason = reason
+        self.updated_at = now
+
+    def attention(self, now: datetime) -> list[str]:
+        """What staff should look at: full, the minimum not reached before the start, or ended and
+        not completed."""
+        if self.status != SCHEDULED:
+            return []
+        reasons = []
+        if self.capacity is not None and self.confirmed_count >= self.capacity and not self.ended(now):
+            reasons.append(FULL)
+        if self.min_participants is not None and self.confirmed_count < self.min_participants \
+                and now < self.starts_at:
+            reasons.append(MINIMUM_NOT_REACHED)
+        if self.ended(now):
+            reasons.append(NOT_COMPLETED)
+        return reasons
 
     def complete(self, now: datetime) -> None:
         self._require_scheduled("complete it")
@@ -508,6 +557,24 @@ class Activity:
             raise StateConflict(f"cannot cancel a registration: the activity is {self.status}")
         self._cancel(registration, by, now)
         return self._promote(now)
+
+    def promote_by_hand(self, registration: Registration, now: datetime) -> bool:
+        """Staff give a waitlisted person a seat, whatever their place on the list; with no seat
+        free the capacity grows by one. Returns whether it did."""
+        self._require_scheduled("promote a registration")
+        self._own(registration)
+        if registration.status != WAITLISTED:
+            raise StateConflict(f"cannot promote a {registration.status} registration: only a waitlisted one")
+        raised = not self._has_free_seat()
+        if raised:
+            self.capacity += 1
+        registration.status = CONFIRMED
+        registration.waitlist_seq = None
+        registration.updated_at = now
+        self.waitlisted_count -= 1
+        self.confirmed_count += 1
+        self.updated_at = now
+        return raised
 
     def _cancel(self, registration: Registration, by: str, now: datetime) -> None:
         if registration.status == CONFIRMED:

@@ -64,6 +64,11 @@ activities = Table(
     Column("cancel_reason", String(200), nullable=True),
     Column("cancelled_at", UtcDateTime, nullable=True),
     Column("completed_at", UtcDateTime, nullable=True),
+    Column("min_participants", Integer, nullable=True),
+    Column("repeat_of", String(36), nullable=True),  # the activity this one repeats (herneming)
+    Column("postponed_at", UtcDateTime, nullable=True),
+    Column("postponed_from", UtcDateTime, nullable=True),  # the start first planned (verdaagd)
+    Column("postpone_reason", String(200), nullable=True),
     Column("next_waitlist_seq", Integer, nullable=False),
     # seat counters kept by the domain (Activity), so registering loads no registration
     Column("confirmed_count", Integer, nullable=False, server_default=text("0")),

@@ -85,6 +85,9 @@ class ActivityInputSchema(StrictSchema):
     registration_opens_at = _when(allow_none=True, load_default=None)
     registration_closes_at = _when(allow_none=True, load_default=None)
     invitation_only = fields.Boolean(load_default=False)
+    min_participants = fields.Integer(strict=True, allow_none=True, load_default=None,
+                                      validate=validate.Range(min=1))
+    repeat_of = NullableTrimmed(allow_none=True, load_default=None, validate=validate.Length(max=36))
 
 
 class ActivityUpdateSchema(NotEmpty, ActivityInputSchema):
@@ -92,6 +95,14 @@ class ActivityUpdateSchema(NotEmpty, ActivityInputSchema):
 
 
 class CancelActivitySchema(StrictSchema):
+    reason = required_text(200)
+
+
+class PostponeActivitySchema(StrictSchema):
+    """Verdaagd: the new dates and why."""
+
+    starts_at = _when(required=True)
+    ends_at = _when(required=True)
     reason = required_text(200)
 
 
@@ -139,6 +150,14 @@ class ActivityViewSchema(PublicActivitySchema):
     registration_closes_at_effective = fields.AwareDateTime(format="iso")
     invitation_code = fields.String(allow_none=True)
     cancel_reason = fields.String(allow_none=True)
+    min_participants = fields.Integer(allow_none=True)
+    repeat_of = fields.String(allow_none=True)
+    postponed_at = fields.AwareDateTime(format="iso", allow_none=True)
+    postponed_from = fields.AwareDateTime(format="iso", allow_none=True)
+    postpone_reason = fields.String(allow_none=True)
+    attention = fields.List(fields.String(), metadata={
+        "description": "why staff should look at it: full, minimum_not_reached (before the start), "
+                       "not_completed (ended, still scheduled)"})
     created_at = fields.AwareDateTime(format="iso")
     updated_at = fields.AwareDateTime(format="iso")
 

@@ -32,6 +32,7 @@ _activity_update = schemas.ActivityUpdateSchema()
 _activity_view = schemas.ActivityViewSchema()
 _public_activity = schemas.PublicActivitySchema()
 _cancel_activity = schemas.CancelActivitySchema()
+_postpone_activity = schemas.PostponeActivitySchema()
 _registration_request = schemas.RegistrationRequestSchema()
 _registration_result = schemas.RegistrationResultSchema()
 _public_registration = schemas.PublicRegistrationSchema()
@@ -60,6 +61,10 @@ def _activity_fields(activity: Activity, now) -> dict:
         registration_closes_at_effective=activity.registration_closes_at_effective,
         invitation_code=activity.invitation_code if activity.invitation_only else None,
         cancel_reason=activity.cancel_reason,
+        postponed_at=activity.postponed_at,
+        postponed_from=activity.postponed_from,
+        postpone_reason=activity.postpone_reason,
+        attention=activity.attention(now),
         created_at=activity.created_at,
         updated_at=activity.updated_at,
     )
@@ -131,6 +136,7 @@ class RegistrationService(health.HealthRpc):
         data = load(_activity_input, payload)
         now = utcnow()
         with domain_errors(), self.db.unit_of_work() as uow:
+            _check_repeated(uow.session, data.get("repeat_of"))
             activity = Activity.schedule(data, now)
             uow.session.add(activity)
             uow.emit("activity.scheduled", activity.scheduled_event())
@@ -142,6 +148,8 @@ class RegistrationService(health.HealthRpc):
         now = utcnow()
         with domain_errors(), self.db.unit_of_work() as uow:
             activity = repository.activity(uow.session, activity_id, lock=True)
+            if data.get("repeat_of") is not None:
+                _check_repeated(uow.session, data["repeat_of"], activity.activity_id)
             promoted = activity.update(data, now)
             uow.emit("activity.updated", activity.scheduled_event())
             for registration in promoted:
@@ -158,6 +166,17 @@ class RegistrationService(health.HealthRpc):
             uow.emit("activity.cancelled", {"activity_id": activity.activity_id, "reason": data["reason"]})
             for registration in cancelled:
                 uow.emit("registration.cancelled", _cancelled_event(registration))
+            return activity_view(activity, now)
+
+    @rpc
+    def postpone_activity(self, activity_id, payload):
+        """Verdaagd: new dates for everyone registered (activity.updated tells them)."""
+        data = load(_postpone_activity, payload)
+        now = utcnow()
+        with domain_errors(), self.db.unit_of_work() as uow:
+            activity = repository.activity(uow.session, activity_id, lock=True)
+            activity.postpone(data["starts_at"], data["ends_at"], data["reason"], now)
+            uow.emit("activity.updated", activity.scheduled_event())
             return activity_view(activity, now)
 
     @rpc
@@ -280,6 +299,18 @@ class RegistrationService(health.HealthRpc):
     @rpc
     def cancel_registration(self, registration_id):
         return self._cancel_registration(registration_id=registration_id, by="staff", view=None)
+
+    @rpc
+    def promote_registration(self, registration_id):
+        """Staff give a waitlisted person a seat by hand (the capacity grows by one when none is free)."""
+        now = utcnow()
+        with domain_errors(), self.db.unit_of_work() as uow:
+            activity, registration = repository.registration(uow.session, registration_id=registration_id)
+            if activity.promote_by_hand(registration, now):
+                uow.emit("activity.updated", activity.scheduled_event())
+            uow.emit("registration.confirmed", _confirmed_event(registration))
+            return _staff_registration_view(
+                registration, repository.find_person(uow.session, registration.person_id), None)
 
     def _cancel_registration(self, by: str, view, registration_id=None, token=None):
         now = utcnow()
@@ -502,6 +533,14 @@ def _organisation_event(organisation: Organisation) -> dict:
         "recognised": organisation.recognised,
         "target_group": organisation.target_group,
     }
+
+
+def _check_repeated(session, repeat_of: str | None, activity_id: str | None = None) -> None:
+    """A herneming repeats an activity that exists, and not itself."""
+    if repeat_of is None:
+        return
+    if repeat_of == activity_id or repository.find_activity(session, repeat_of) is None:
+        raise ValidationFailed("unknown activity", {"repeat_of": ["Unknown activity."]})
 
 
 def _confirmed_event(registration: Registration) -> dict:

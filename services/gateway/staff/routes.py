@@ -219,6 +219,14 @@ class StaffRoutes:
         reason = _required_value(body, "reason", str, "Give the reason for cancelling (a non-empty text).")
         return self.registration.cancel_activity(activity_id, reason.strip())
 
+    @operation("postponeActivity", "Postpone (verdaagd) an activity: new dates, registrations kept, everyone "
+               "registered told", request="PostponeActivity", response="Activity", errors=(400, 404, 409))
+    @http("POST", "/api/staff/activities/<activity_id>/postpone")
+    @api
+    @require("staff")
+    def staff_postpone_activity(self, request, activity_id):
+        return self.registration.postpone_activity(activity_id, read_json_object(request))
+
     @operation("completeActivity", "Mark an activity completed", response="Activity", errors=(404, 409))
     @http("POST", "/api/staff/activities/<activity_id>/complete")
     @api
@@ -243,6 +251,16 @@ class StaffRoutes:
     def staff_cancel_registration(self, request, registration_id):
         read_json_object(request, required=False)
         return self.registration.cancel_registration(registration_id)
+
+    @operation("promoteRegistration", "Give a waitlisted person a seat by hand, whatever their place on the "
+               "waitlist (the capacity grows by one when no seat is free)", response="StaffRegistration",
+               errors=(404, 409))
+    @http("POST", "/api/staff/registrations/<registration_id>/promote")
+    @api
+    @require("staff")
+    def staff_promote_registration(self, request, registration_id):
+        read_json_object(request, required=False)
+        return self.registration.promote_registration(registration_id)
 
     @operation("recordAttendance", "Record the days a participant attended", request="Attendance",
                response="StaffRegistration", errors=(400, 404, 409))
