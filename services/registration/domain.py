@@ -35,6 +35,8 @@ KINDS = (
     "lerend_netwerk", "infosessie", "inspiratiedag", "leerreis", "innovatielab", "trefdag",
 )
 ORGANISATION_KINDS = {"individual": "individu", "informal_initiative": "civiel_scw"}
+# the types a participant may give an organisation that is not listed (an individual has none)
+STAGED_ORG_TYPES = tuple(t for t in ORG_TYPES if t != "individu")
 NEEDS_FLAGS = ("accessibility", "sign_language_interpreter", "childcare")
 NEEDS_TEXTS = ("dietary", "other")
 
@@ -70,12 +72,14 @@ def profile_without_organisation(kind: str, policy: TargetGroupPolicy) -> OrgPro
 
 
 class Organisation:
-    def __init__(self, organisation_id, name, org_type, recognised, target_group, created_at, updated_at):
+    def __init__(self, organisation_id, name, org_type, recognised, target_group, created_at, updated_at,
+                 confirmed=True):
         self.organisation_id = organisation_id
         self.name = name
         self.org_type = org_type
         self.recognised = recognised
         self.target_group = target_group
+        self.confirmed = confirmed
         self.created_at = created_at
         self.updated_at = updated_at
 
@@ -86,7 +90,20 @@ class Organisation:
         return cls(organisation_id or new_id(), name, org_type, bool(recognised),
                    policy.target_group(org_type, recognised), now, now)
 
+    @classmethod
+    def stage(cls, name: str, org_type: str, policy: TargetGroupPolicy, now: datetime) -> Organisation:
+        """An organisation a participant named because it was not listed: kept (so its reach is not
+        lost), not recognised and not offered to others until staff confirm it."""
+        if org_type not in STAGED_ORG_TYPES:
+            raise InvalidInput("invalid organisation type",
+                               {"org_type": [f"Must be one of: {', '.join(STAGED_ORG_TYPES)}."]})
+        staged = cls.register(name, org_type, False, policy, now)
+        staged.confirmed = False
+        return staged
+
     def update(self, changes: dict, policy: TargetGroupPolicy, now: datetime) -> None:
+        if changes.get("confirmed"):
+            self.confirmed = True
         for key in ("name", "org_type", "recognised"):
             if key in changes:
                 setattr(self, key, changes[key])

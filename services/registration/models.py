@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     text,
+    true,
 )
 from sqlalchemy.orm import registry, relationship
 
@@ -31,6 +32,8 @@ organisations = Table(
     Column("org_type", String(40), nullable=False),
     Column("recognised", Boolean, nullable=False),
     Column("target_group", String(20), nullable=False),
+    # false: named on the public form ("not listed"), waiting for staff to confirm it
+    Column("confirmed", Boolean, nullable=False, server_default=true()),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_organisations_name", "name"),

@@ -21,7 +21,7 @@ from kernel.fields import (
 )
 from kernel.inputs import INVITATION_CODE_PATTERN
 from kernel.rules import LANGUAGES
-from services.registration.domain import KINDS, ORGANISATION_KINDS
+from services.registration.domain import KINDS, ORGANISATION_KINDS, STAGED_ORG_TYPES
 
 
 def _one_of(choices, **kwargs):
@@ -38,7 +38,17 @@ class OrganisationInputSchema(StrictSchema):
 
 
 class OrganisationUpdateSchema(NotEmpty, OrganisationInputSchema):
-    """Partial: any subset of the input fields (at least one)."""
+    """Partial: any subset of the input fields (at least one); `confirmed: true` confirms an
+    organisation a participant named on the public form."""
+
+    confirmed = fields.Boolean(validate=validate.Equal(True, error="Only true: a confirmed organisation stays so."))
+
+
+class NewOrganisationSchema(StrictSchema):
+    """An organisation the participant did not find in the list."""
+
+    name = required_text(200)
+    org_type = _one_of(STAGED_ORG_TYPES, required=True)
 
 
 class OrganisationViewSchema(Schema):
@@ -47,6 +57,7 @@ class OrganisationViewSchema(Schema):
     org_type = fields.String(validate=validate.OneOf(ORG_TYPES))
     recognised = fields.Boolean()
     target_group = fields.String(validate=validate.OneOf(TARGET_GROUPS))
+    confirmed = fields.Boolean(metadata={"description": "false: named by a participant, not yet confirmed by staff"})
     created_at = fields.AwareDateTime(format="iso")
     updated_at = fields.AwareDateTime(format="iso")
 
@@ -192,11 +203,18 @@ class RegistrationRequestSchema(StrictSchema):
     invitation_code = fields.String(allow_none=True, load_default=None, validate=validate.Regexp(
         INVITATION_CODE_PATTERN, error="Not an invitation code: letters, digits, - and _ only."))
     begeleider = fields.Nested(BegeleiderSchema, allow_none=True, load_default=None)
+    new_organisation = fields.Nested(NewOrganisationSchema, allow_none=True, load_default=None, metadata={
+        "description": "an organisation not in the directory: kept for staff to confirm"})
 
     @validates_schema
     def _email_or_begeleider(self, data, **kwargs):
         if not data.get("email") and not data.get("begeleider"):
             raise ValidationError("Required unless a begeleider registers on your behalf.", "email")
+
+    @validates_schema
+    def _one_organisation(self, data, **kwargs):
+        if data.get("organisation_id") and data.get("new_organisation"):
+            raise ValidationError("Give an organisation from the directory or a new one, not both.", "new_organisation")
 
 
 class RegistrationResultSchema(Schema):

@@ -124,10 +124,23 @@ class RegistrationService(health.HealthRpc):
             return organisation_view(repository.organisation(uow.session, organisation_id))
 
     @rpc
-    def list_organisations(self):
+    def list_organisations(self, include_staged=False):
+        """The directory by name; organisations named by participants and not yet confirmed only with
+        `include_staged` (staff), so the public forms never offer someone's typo to others."""
         with self.db.read() as session:
-            found = repository.organisations_by_name(session)
+            found = [o for o in repository.organisations_by_name(session) if o.confirmed or include_staged is True]
             return sorted((organisation_view(o) for o in found), key=lambda o: (o["name"].casefold(), o["name"]))
+
+    def _named_organisation(self, uow, named: dict, now) -> Organisation:
+        """The organisation a participant did not find in the list: one of the directory with that name
+        after all (a second participant of a staged one included), else staged for staff to confirm."""
+        found = repository.organisation_named(uow.session, named["name"])
+        if found is not None:
+            return found
+        staged = Organisation.stage(named["name"], named["org_type"], self._policy(), now)
+        uow.session.add(staged)
+        uow.emit("organisation.registered", _organisation_event(staged))
+        return staged
 
     # --- activities ----------------------------------------------------------------------------------------
 
@@ -239,6 +252,8 @@ class RegistrationService(health.HealthRpc):
                 if organisation is None:
                     raise ValidationFailed("unknown organisation", {"organisation_id": ["Unknown organisation."]})
                 profile = organisation.profile
+            elif data["new_organisation"] is not None:
+                profile = self._named_organisation(uow, data["new_organisation"], now).profile
             else:
                 profile = domain.profile_without_organisation(data["organisation_kind"], self._policy())
             begeleider = data["begeleider"]

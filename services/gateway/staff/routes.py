@@ -149,12 +149,13 @@ class StaffRoutes:
 
     # ------------------------------------------------------------ activities, organisations, registrations
 
-    @operation("listOrganisations", "The organisations directory", response="Organisation", many=True)
+    @operation("listOrganisations", "The organisations directory, with those participants named and staff have "
+               "not yet confirmed (confirmed: false)", response="Organisation", many=True)
     @http("GET", "/api/staff/organisations")
     @api
     @require("staff")
     def staff_list_organisations(self, request):
-        return self.registration.list_organisations()
+        return self.registration.list_organisations(include_staged=True)
 
     @operation("createOrganisation", "Register an organisation", request="OrganisationInput",
                response="Organisation", status=201, errors=(400, 409))

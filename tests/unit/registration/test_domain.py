@@ -413,3 +413,12 @@ def test_promotion_by_hand_takes_anyone_on_the_waitlist_and_grows_a_full_capacit
         act.promote_by_hand(third, NOW)  # already confirmed
     act.update({"capacity": 3}, NOW)  # the free seat goes to the head of the waitlist
     assert second.status == "confirmed"
+
+
+def test_a_staged_organisation_is_unconfirmed_and_not_recognised_until_staff_confirm_it():
+    staged = Organisation.stage("Buurtwerk", "vereniging", POLICY, NOW)
+    assert (staged.confirmed, staged.recognised, staged.target_group) == (False, False, "secondary")
+    staged.update({"confirmed": True, "recognised": True}, POLICY, NOW)
+    assert (staged.confirmed, staged.recognised, staged.target_group) == (True, True, "primary")
+    with pytest.raises(InvalidInput):
+        Organisation.stage("Jan", "individu", POLICY, NOW)
