@@ -11,9 +11,13 @@ audit log (services.gateway.core.audit).
 - POST /staff/activities/<id>/cancel          afgelast, with a reason
 - POST /staff/activities/<id>/registrations/<registration_id>/cancel
 - GET, POST /staff/activities/<id>/attendance the attendance sheet, saved by one post
+- GET /staff/activities/<id>/sign-in-sheet    the printable sign-in sheet (confirmed participants, blank lines)
+- GET /staff/activities/<id>/registrations.csv  the registrations as CSV (admin: personal data in bulk)
 """
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import uuid
 from datetime import UTC, datetime
@@ -45,6 +49,22 @@ NEEDS_TO_ARRANGE = (
     ("other", "activities_need_other"),
 )
 DAYS_FIELD = "days."  # the attendance sheet's input of a registration: days.<registration_id>
+WALK_IN_LINES = 5  # blank lines on the sign-in sheet for who comes without registering
+# the CSV export's columns: (catalogue id of the heading, the value of a registration)
+CSV_COLUMNS = (
+    ("field_name", lambda r, names: r.get("name")),
+    ("field_email", lambda r, names: r.get("email")),
+    ("field_organisation", lambda r, names: names.get(r.get("organisation_id")) or ""),
+    ("activities_csv_org_type", lambda r, names: r.get("org_type")),
+    ("field_role", lambda r, names: r.get("role")),
+    ("status_label", lambda r, names: r.get("status")),
+    ("activities_position", lambda r, names: r.get("waitlist_position")),
+    *((heading, lambda r, names, key=key: (r.get("needs") or {}).get(key)) for key, heading in NEEDS_TO_ARRANGE),
+    ("field_begeleider_name", lambda r, names: (r.get("begeleider") or {}).get("name")),
+    ("activities_days_attended", lambda r, names: r.get("days_attended")),
+    ("activities_csv_registered_at", lambda r, names: r.get("created_at")),
+)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a cell a spreadsheet would run as a formula
 
 
 def _seeing_other(location: str) -> Response:
@@ -75,6 +95,17 @@ def attention_reasons(activity: dict, now: datetime) -> list[str]:
 def local_year(activity: dict) -> int | None:
     starts = _moment(activity.get("starts_at"))
     return local(starts).year if starts else None
+
+
+def csv_cell(value) -> str:
+    """A value as a CSV cell: booleans as 1/0, and text that a spreadsheet would take for a formula
+    made inert with a leading apostrophe."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    cell = str(value)
+    return "'" + cell if cell.startswith(FORMULA_START) else cell
 
 
 def needs_summary(registrations: list[dict]) -> list[dict]:
@@ -333,3 +364,40 @@ class ActivityPages:
                 errors.add(DAYS_FIELD + registration_id, page.t("activities_err_days_attended", days=activity["days"]))
             changed[registration_id] = typed
         return changed, errors
+
+    # ------------------------------------------------------------ sign-in sheet and export
+
+    @http("GET", "/staff/activities/<activity_id>/sign-in-sheet")
+    @require("staff")
+    def staff_activity_sign_in_sheet(self, request, activity_id):
+        page = StaffPage(request)
+        try:
+            activity = self.registration.get_activity(activity_id)
+            confirmed = [r for r in self.registration.list_registrations(activity_id) if r["status"] == "confirmed"]
+        except NotFound:
+            return page.not_found()
+        confirmed.sort(key=lambda r: str(r.get("name") or "").casefold())
+        return page.render("activities/sign_in_sheet.html", title=page.t("activities_sign_in_sheet_title",
+                                                                           title=activity["title"]),
+                           a=activity, rows=confirmed, organisation_names=self._organisation_names(),
+                           walk_in_lines=WALK_IN_LINES)
+
+    @http("GET", "/staff/activities/<activity_id>/registrations.csv")
+    @require("admin")
+    def staff_activity_registrations_csv(self, request, activity_id):
+        page = StaffPage(request)
+        try:
+            registrations = self.registration.list_registrations(activity_id)
+        except NotFound:
+            return page.not_found()
+        names = self._organisation_names()
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow([page.t(heading) for heading, _ in CSV_COLUMNS])
+        for registration in registrations:
+            writer.writerow([csv_cell(value(registration, names)) for _, value in CSV_COLUMNS])
+        record(self, request, "registrations.exported", "activity", activity_id, rows=len(registrations))
+        # with a byte order mark, so a spreadsheet reads the names' accents right
+        return Response("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="registrations-{activity_id}.csv"',
+            "Cache-Control": "no-store"})

@@ -250,3 +250,30 @@ def test_a_one_day_sheet_has_checkboxes(gateway_url, staff_headers):
     registrations = requests.get(f"{gateway_url}/api/staff/activities/{activity['activity_id']}/registrations",
                                  headers=staff_headers, timeout=10).json()
     assert {r["registration_id"]: r["days_attended"] for r in registrations} == {ann: 1, bert: None}
+
+
+def test_the_printable_sign_in_sheet_lists_the_confirmed_and_blank_lines(gateway_url, staff_headers, ops_headers):
+    activity, _ = running_activity(gateway_url, staff_headers, days=2, dagdelen=4)
+    url = f"{gateway_url}/staff/activities/{activity['activity_id']}/sign-in-sheet"
+    sheet = requests.get(url, headers=staff_headers, timeout=10)
+    assert sheet.status_code == 200
+    assert "<td>Ann</td>" in sheet.text and "<td>Bert</td>" in sheet.text
+    assert sheet.text.count('<td class="sign"></td>') == 2 * (2 + 5)  # two days: the two registered, five blank
+    assert "@media print" in sheet.text
+    assert requests.get(url, headers=ops_headers, timeout=10).status_code == 403
+
+
+def test_the_registrations_csv_is_for_admins(gateway_url, staff_headers, admin_headers):
+    activity, (ann, bert) = running_activity(gateway_url, staff_headers, people=("ann", "=cmd"))
+    url = f"{gateway_url}/staff/activities/{activity['activity_id']}/registrations.csv?lang=en"
+    assert requests.get(url, headers=staff_headers, timeout=10).status_code == 403
+    page = requests.get(f"{gateway_url}/staff/activities/{activity['activity_id']}", headers=staff_headers,
+                        timeout=10)
+    assert "registrations.csv" not in page.text
+    exported = requests.get(url, headers=admin_headers, timeout=10)
+    assert exported.status_code == 200 and exported.headers["Content-Type"].startswith("text/csv")
+    lines = exported.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("Name,Email address,Organisation,"), lines[0]
+    assert lines[1].startswith("Ann,ann@example.org,")
+    assert lines[2].startswith("'=Cmd,'=cmd@example.org,")  # a spreadsheet shows it, never runs it
+    assert len(lines) == 3
