@@ -4,8 +4,9 @@ sync API hangs next to eventlet; see registration_page_browser.py).
     python -m tests.e2e.staff_activities_browser <gateway url> <staff token> <screenshot dir>
 
 A staff member (bearer token) creates an activity through the form (an empty submit first: the
-error summary), two people register on the public JSON API, the activity is moved to today through
-the edit form, the attendance sheet is filled in and saved, and the activity is completed. A
+error summary), two people register on the public JSON API and a third through the staff form,
+the activity is moved to today through the edit form, the attendance sheet is filled in and saved,
+and the activity is completed. A
 screenshot of every page: activities-<page>-<lang>.png. Exit status 0 and a JSON line
 {"ok": true, "activity_id": ...}; else 1 and {"ok": false, "error": ...}.
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 import requests
 
 from kernel.i18n import local
-from tests.e2e.support import TIMEOUT_MS, browser_main, check, chromium, page_errors
+from tests.e2e.support import TIMEOUT_MS, browser_main, check, chromium, page_errors, policy_problems
 from tests.integration.gateway.support import registration_payload
 
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"
@@ -39,6 +40,8 @@ def run(base: str, token: str, screenshots: str) -> dict:
         page.set_default_timeout(TIMEOUT_MS)
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
+        console: list[str] = []
+        page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
 
         step("the list leads to the form; an empty form gets the error summary")
         page.goto(f"{base}/staff/activities")
@@ -79,6 +82,18 @@ def run(base: str, token: str, screenshots: str) -> dict:
                                        json=registration_payload(name=name, email=email, needs=needs))
             check(registered.status_code == 201, f"registration answered {registered.status_code}")
 
+        step("a staff member registers someone on their behalf")
+        page.goto(f"{base}/staff/activities/{activity_id}")
+        page.get_by_role("link", name="Iemand inschrijven").click()
+        page.get_by_label(re.compile("^Naam")).fill("Carla Janssens")
+        page.get_by_label(re.compile("^E-mailadres")).fill("carla@example.org")
+        page.get_by_label(re.compile("^De deelnemer gaat akkoord")).check()
+        shot(page, "register-nl")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Inschrijven", exact=True).click()
+        check(page.url.endswith(f"/staff/activities/{activity_id}"), f"not back on the page: {page.url}")
+        check(page.locator("text=Carla Janssens").first.is_visible(), "Carla not listed")
+
         step("the edit form moves it to today")
         page.get_by_role("link", name="Wijzigen").click()
         now = datetime.now(UTC)
@@ -103,7 +118,16 @@ def run(base: str, token: str, screenshots: str) -> dict:
         check(page.get_by_label("Ann Peeters").input_value() == "2", "Ann's days not kept")
         shot(page, "attendance-nl")
 
+        step("the sign-in sheet prints without the navigation")
+        page.goto(f"{base}/staff/activities/{activity_id}/sign-in-sheet")
+        page.emulate_media(media="print")
+        check(not page.locator("header.staff").is_visible(), "the navigation is printed")
+        check(page.locator("table.sheet tbody tr").count() == 3 + 5, "not three participants and five blank lines")
+        shot(page, "sign-in-sheet-print-nl")
+        page.emulate_media(media="screen")
+
         step("the activity is completed")
+        page.goto(f"{base}/staff/activities/{activity_id}/attendance")
         page.get_by_role("link", name="Terug naar Vorming: samen besturen").click()
         with page.expect_navigation():
             page.get_by_role("button", name="Afronden").click()
@@ -111,6 +135,7 @@ def run(base: str, token: str, screenshots: str) -> dict:
         page.goto(f"{base}/staff/activities")
         shot(page, "list-nl")
         check(not page_errors(errors), f"page errors: {errors}")
+        check(not policy_problems(console), f"policy problems: {policy_problems(console)}")
     return report
 
 

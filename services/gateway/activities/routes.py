@@ -11,6 +11,7 @@ audit log (services.gateway.core.audit).
 - POST /staff/activities/<id>/cancel          afgelast, with a reason
 - POST /staff/activities/<id>/registrations/<registration_id>/cancel
 - GET, POST /staff/activities/<id>/attendance the attendance sheet, saved by one post
+- GET, POST /staff/activities/<id>/register   register someone on their behalf
 - GET /staff/activities/<id>/sign-in-sheet    the printable sign-in sheet (confirmed participants, blank lines)
 - GET /staff/activities/<id>/registrations.csv  the registrations as CSV (admin: personal data in bulk)
 """
@@ -31,9 +32,10 @@ from kernel.rules import LANGUAGES
 from services.gateway.activities import forms
 from services.gateway.core.audit import record
 from services.gateway.core.auth import require
-from services.gateway.core.forms import FormErrors, text
+from services.gateway.core.forms import FormErrors, public_organisations, text
 from services.gateway.core.pages import StaffPage
 from services.gateway.core.security import http
+from services.gateway.public import forms as registration_forms
 from services.registration.api import KINDS
 
 log = logging.getLogger(__name__)
@@ -364,6 +366,47 @@ class ActivityPages:
                 errors.add(DAYS_FIELD + registration_id, page.t("activities_err_days_attended", days=activity["days"]))
             changed[registration_id] = typed
         return changed, errors
+
+    # ------------------------------------------------------------ registering someone on their behalf
+
+    @http("GET,POST", "/staff/activities/<activity_id>/register")
+    @require("staff")
+    def staff_activity_register(self, request, activity_id):
+        """The public registration form's fields and rules (services.gateway.public.forms), filled in by
+        a staff member; the person's consent to the privacy notice is asked for and ticked by them."""
+        page = StaffPage(request)
+        try:
+            activity = self.registration.get_activity(activity_id)
+        except NotFound:
+            return page.not_found()
+        posted = request.method == "POST"
+        values = registration_forms.form_values(request.form if posted else {})
+        context = dict(a=activity, title=page.t("activities_register_title", title=activity["title"]),
+                       roles=registration_forms.ROLES, needs=registration_forms.NEEDS_FLAGS,
+                       field_labels=registration_forms.FIELD_LABELS, errors=None, general_errors=[], v=values)
+        if not posted:
+            return page.render("activities/register.html", organisations=public_organisations(self.registration),
+                               **context)
+        values[registration_forms.F_CODE] = activity.get("invitation_code") or ""
+        errors = registration_forms.check(values, page.t)
+        general: list[str] = []
+        status = 400
+        if not errors:
+            try:
+                result = self.registration.register(activity_id, registration_forms.to_payload(values, page.lang))
+            except ValidationFailed as exc:
+                errors, general = registration_forms.errors_from_details(exc.details, page.t)
+                general = general if errors or general else [page.t("err_form_invalid")]
+            except Conflict as exc:
+                duplicate = (exc.details or {}).get("reason") == "duplicate"
+                general, status = [page.t("conflict_duplicate") if duplicate else page.t("registration_closed")], 409
+            else:
+                record(self, request, "registration.created", "registration", result["registration_id"],
+                       activity_id=activity_id, status=result["status"])
+                return _seeing_other(f"/staff/activities/{activity_id}")
+        return page.render("activities/register.html", status=status,
+                           organisations=public_organisations(self.registration),
+                           **{**context, "errors": errors, "general_errors": general})
 
     # ------------------------------------------------------------ sign-in sheet and export
 

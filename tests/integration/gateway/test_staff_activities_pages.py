@@ -277,3 +277,32 @@ def test_the_registrations_csv_is_for_admins(gateway_url, staff_headers, admin_h
     assert lines[1].startswith("Ann,ann@example.org,")
     assert lines[2].startswith("'=Cmd,'=cmd@example.org,")  # a spreadsheet shows it, never runs it
     assert len(lines) == 3
+
+
+def test_register_someone_on_their_behalf(gateway_url, staff_headers, ops_headers):
+    api = staff_session(staff_headers)
+    activity = api.post(f"{gateway_url}/api/staff/activities", json=activity_payload(capacity=5), timeout=10).json()
+    activity_id = activity["activity_id"]
+    url = f"{gateway_url}/staff/activities/{activity_id}/register"
+    assert f'href="/staff/activities/{activity_id}/register"' in api.get(
+        f"{gateway_url}/staff/activities/{activity_id}", timeout=10).text
+    assert requests.get(url, headers=ops_headers, timeout=10).status_code == 403
+    form = {"name": "Carla Janssens", "email": "carla@example.org", "organisation": "individual", "role": "",
+            "language": "fr", "needs": "childcare", "needs_dietary": "", "needs_other": ""}
+    no_consent = form_post(url, form, session=api)
+    assert no_consent.status_code == 400 and 'id="e-privacy_consent"' in no_consent.text
+    empty = form_post(url, {**form, "name": "", "privacy_consent": "yes"}, session=api)
+    assert empty.status_code == 400 and 'id="e-name"' in empty.text
+
+    def registered():
+        return requests.get(f"{gateway_url}/api/staff/activities/{activity_id}/registrations", headers=staff_headers,
+                            timeout=10).json()
+
+    assert registered() == []
+    done = form_post(url, {**form, "privacy_consent": "yes"}, session=api, allow_redirects=False)
+    assert done.status_code == 303 and done.headers["Location"] == f"/staff/activities/{activity_id}"
+    (carla,) = registered()
+    assert (carla["name"], carla["status"], carla["language"], carla["needs"]["childcare"]) == (
+        "Carla Janssens", "confirmed", "fr", True)
+    twice = form_post(url, {**form, "privacy_consent": "yes"}, session=api)
+    assert twice.status_code == 409 and len(registered()) == 1
