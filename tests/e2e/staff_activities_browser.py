@@ -35,7 +35,7 @@ def run(base: str, token: str, screenshots: str) -> dict:
 
     with chromium() as browser:
         context = browser.new_context(extra_http_headers={"Authorization": f"Bearer {token}"},
-                                      viewport={"width": 1200, "height": 900})
+                                      viewport={"width": 1200, "height": 900}, locale="nl-BE")
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
         errors: list[str] = []
@@ -134,6 +134,9 @@ def run(base: str, token: str, screenshots: str) -> dict:
         check(page.locator("h1 .badge").inner_text().strip() == "Afgerond", "not shown as completed")
         page.goto(f"{base}/staff/activities")
         shot(page, "list-nl")
+        page.goto(f"{base}/staff/activities/new?from={activity_id}&lang=fr")
+        check(page.get_by_label("Titre").input_value() == "Vorming: samen besturen", "the repeat is not prefilled")
+        shot(page, "repeat-fr")
         check(not page_errors(errors), f"page errors: {errors}")
         check(not policy_problems(console), f"policy problems: {policy_problems(console)}")
     return report

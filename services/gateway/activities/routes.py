@@ -176,6 +176,8 @@ class ActivityPages:
                     values = forms.values_from_activity(self.registration.get_activity(source_id))
                 except NotFound:
                     return page.not_found()
+                # a repeat is held at other times: its dates are asked for afresh
+                values.update(dict.fromkeys(forms.TIMES, ""))
             # the activity's id, chosen now: a second submit of this form finds it made already
             values["form_id"] = str(uuid.uuid4())
             return self._activity_form(page, values, repeat_of=source_id or None)

@@ -172,6 +172,7 @@ def test_edit_and_repeat(gateway_url, staff_headers):
     assert bad.status_code == 400 and 'id="e-title"' in bad.text
     repeat = session.get(f"{gateway_url}/staff/activities/new?from={activity['activity_id']}", timeout=10).text
     assert 'value="Nieuwe titel"' in repeat and 'action="/staff/activities/new"' in repeat
+    assert 'name="starts_at" value=""' in repeat  # a repeat's dates are asked for afresh
     assert f'name="form_id" value="{activity["activity_id"]}"' not in repeat
 
 
