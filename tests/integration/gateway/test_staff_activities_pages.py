@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from kernel.i18n import local
+from tests.helpers import wait_for
 from tests.integration.gateway.support import activity_payload, form_post, iso, registration_payload
 
 pytestmark = pytest.mark.usefixtures("platform")
@@ -307,3 +308,26 @@ def test_register_someone_on_their_behalf(gateway_url, staff_headers, ops_header
         "Carla Janssens", "confirmed", "fr", True)
     twice = form_post(url, {**form, "privacy_consent": "yes"}, session=api)
     assert twice.status_code == 409 and len(registered()) == 1
+
+
+def test_postponing_through_the_edit_form_tells_who_registered(gateway_url, staff_headers):
+    api = staff_session(staff_headers)
+    activity = api.post(f"{gateway_url}/api/staff/activities", json=activity_payload(), timeout=10).json()
+    registered = requests.post(f"{gateway_url}/api/activities/{activity['activity_id']}/registrations", timeout=10,
+                               json=registration_payload())
+    assert registered.status_code == 201, registered.text
+    edit_url = f"{gateway_url}/staff/activities/{activity['activity_id']}/edit"
+    assert "Uitstellen (verdagen)?" in api.get(edit_url, timeout=10).text
+    later = datetime.now(UTC) + timedelta(days=60)
+    moved = form_post(edit_url, new_form(starts_at=local_input(later), ends_at=local_input(later + timedelta(hours=6))),
+                      session=api, allow_redirects=False)
+    assert moved.status_code == 303
+
+    def moved_mails():
+        log = api.get(f"{gateway_url}/api/staff/notifications", timeout=10).json()
+        return [line for line in log if line.get("template") == "activity_moved"]
+
+    (told,) = wait_for(moved_mails, timeout=15, message="the activity_moved mail")
+    assert told["person_id"] == requests.get(
+        f"{gateway_url}/api/staff/activities/{activity['activity_id']}/registrations", headers=staff_headers,
+        timeout=10).json()[0]["person_id"]
