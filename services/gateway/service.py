@@ -11,6 +11,7 @@ from werkzeug.exceptions import NotFound as RoutingNotFound
 from werkzeug.routing import Map, Rule
 
 from kernel.rpc import RpcProxy
+from services.gateway.activities import routes as activities
 from services.gateway.core.errors import api, error_body
 from services.gateway.core.http import json_response
 from services.gateway.core.openapi import http_routes, spec_of, written_out
@@ -33,8 +34,8 @@ OPENAPI_OPERATION = {
 
 # The bases are named through their modules: `nameko run services.gateway.service` runs every class
 # in this module's namespace that has entrypoints, so no routes class may be imported here by name.
-class GatewayService(public.PublicRoutes, staff.StaffRoutes, requests.RequestRoutes, evaluations.EvaluationRoutes,
-                     reporting.ReportingRoutes, ops.OpsRoutes):
+class GatewayService(public.PublicRoutes, staff.StaffRoutes, activities.ActivityPages, requests.RequestRoutes,
+                     evaluations.EvaluationRoutes, reporting.ReportingRoutes, ops.OpsRoutes):
     name = "gateway"
 
     config = Config()

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import secrets
+import uuid
 
 from nameko.dependency_providers import Config
 from nameko.rpc import rpc
+from sqlalchemy.exc import IntegrityError
 
 from kernel import health
 from kernel.config import ROOT, secret_key
@@ -145,15 +147,27 @@ class RegistrationService(health.HealthRpc):
     # --- activities ----------------------------------------------------------------------------------------
 
     @rpc
-    def create_activity(self, payload):
+    def create_activity(self, payload, activity_id=None):
+        """Schedule an activity. `activity_id`, a uuid the caller chose (a form's hidden field), makes the
+        call idempotent: once that activity exists, the same call answers it and schedules nothing."""
         data = load(_activity_input, payload)
+        if activity_id is not None and not _is_uuid(activity_id):
+            raise ValidationFailed("invalid activity id", {"activity_id": ["Must be a UUID."]})
         now = utcnow()
-        with domain_errors(), self.db.unit_of_work() as uow:
-            _check_repeated(uow.session, data.get("repeat_of"))
-            activity = Activity.schedule(data, now)
-            uow.session.add(activity)
-            uow.emit("activity.scheduled", activity.scheduled_event())
-            return activity_view(activity, now)
+        try:
+            with domain_errors(), self.db.unit_of_work() as uow:
+                existing = activity_id and repository.find_activity(uow.session, activity_id)
+                if existing:
+                    return activity_view(existing, now)
+                _check_repeated(uow.session, data.get("repeat_of"))
+                activity = Activity.schedule(data, now, activity_id)
+                uow.session.add(activity)
+                uow.emit("activity.scheduled", activity.scheduled_event())
+                return activity_view(activity, now)
+        except IntegrityError:  # the same call, at the same moment, scheduled it first
+            if activity_id is None:
+                raise
+            return self.get_activity(activity_id)
 
     @rpc
     def update_activity(self, activity_id, payload):
@@ -616,6 +630,13 @@ def _address(email) -> str:
     if not isinstance(email, str) or "@" not in email or len(email.strip()) > 254:
         raise ValidationFailed("invalid email address", {"email": ["Not a valid email address."]})
     return domain.normalise_email(email)
+
+
+def _is_uuid(value) -> bool:
+    try:
+        return isinstance(value, str) and str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
 
 
 def _iso(moment) -> str | None:
