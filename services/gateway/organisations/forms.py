@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import io
 import json
+import re
 from dataclasses import dataclass, field
 
 from kernel.contract import ORG_TYPES
@@ -26,7 +27,9 @@ FIELD_LABELS = {"name": "organisations_field_name", "org_type": "organisations_f
 YES = frozenset({"ja", "j", "yes", "y", "oui", "o", "true", "waar", "vrai", "1", "x"})
 NO = frozenset({"nee", "n", "no", "non", "false", "onwaar", "faux", "0", ""})
 CSV_COLUMNS = ("name", "type", "recognised")
-MAX_IMPORT_BYTES = 2 * 1024 * 1024  # a directory of thousands of organisations fits with room to spare
+MAX_IMPORT_BYTES = 1024 * 1024  # a directory of thousands of organisations fits with room to spare
+# the preview's signed rows are at most about three times the file (short lines grow most in JSON and base64)
+MAX_PLAN_BYTES = 3 * MAX_IMPORT_BYTES
 PLAN_PURPOSE = b"organisations-import:"
 
 
@@ -113,7 +116,7 @@ def read_csv(raw: bytes, t) -> tuple[list[dict], list[tuple[int, str]]]:
             unreadable.append((number, t("organisations_import_err_columns", count=len(CSV_COLUMNS))))
             continue
         name, org_type, recognised = (cell.strip() for cell in cells)
-        org_type = org_type.casefold()
+        org_type = re.sub(r"[\s-]+", "_", org_type.casefold())  # "landelijke vormingsinstelling" too
         if not name:
             unreadable.append((number, t("organisations_err_name_required")))
         elif len(name) > NAME_MAX:
@@ -152,8 +155,9 @@ def _b64(raw: bytes) -> str:
 
 
 def sign_rows(key: bytes, rows: list[dict]) -> str:
-    """The preview's rows as a hidden field's value: the JSON and its HMAC under the gateway's key."""
-    body = _b64(json.dumps(rows, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    """The preview's rows as a hidden field's value: compact JSON and its HMAC under the gateway's key."""
+    compact = [[row["line"], row["name"], row["org_type"], row["recognised"]] for row in rows]
+    body = _b64(json.dumps(compact, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
     return f"{body}.{_b64(hmac.new(key, PLAN_PURPOSE + body.encode('ascii'), hashlib.sha256).digest())}"
 
 
@@ -164,6 +168,8 @@ def signed_rows(key: bytes, value: str) -> list[dict] | None:
     if not body or not hmac.compare_digest(expected, signature):
         return None
     try:
-        return json.loads(base64.urlsafe_b64decode(body.encode("ascii")))
+        compact = json.loads(base64.urlsafe_b64decode(body.encode("ascii")))
     except ValueError:
         return None
+    return [{"line": line, "name": name, "org_type": org_type, "recognised": recognised}
+            for line, name, org_type, recognised in compact]

@@ -24,6 +24,7 @@ from kernel.errors import NotFound, ValidationFailed
 from services.gateway.core.audit import record
 from services.gateway.core.auth import require
 from services.gateway.core.csrf import csrf_key
+from services.gateway.core.forms import text
 from services.gateway.core.pages import StaffPage
 from services.gateway.core.security import http
 from services.gateway.organisations import forms
@@ -34,7 +35,7 @@ LIST_URL = "/staff/organisations"
 TYPE_GROUPS = (("organisations_types_recognised", ORG_TYPES_RECOGNISED),
                ("organisations_types_other", ORG_TYPES_OTHER))
 FORM_CONTEXT = {"type_groups": TYPE_GROUPS, "field_labels": forms.FIELD_LABELS}
-UPLOAD_OVERHEAD = 64 * 1024  # the multipart envelope around the file
+UPLOAD_OVERHEAD = 64 * 1024  # the multipart envelope around the file, the form's other fields
 IMPORT_CONTEXT = {"columns": forms.CSV_COLUMNS, "type_codes": ORG_TYPES}
 
 
@@ -51,13 +52,14 @@ class OrganisationRoutes:
     @require("staff")
     def staff_organisations(self, request):
         page = StaffPage(request)
-        query, org_type = forms.text(request.args, "q"), forms.text(request.args, "type")
-        recognised = forms.text(request.args, "recognised")
+        query, org_type = text(request.args, "q"), text(request.args, "type")
+        org_type = org_type if org_type in ORG_TYPES else ""
+        recognised = text(request.args, "recognised")
         directory = self.registration.list_organisations()
         shown = [o for o in directory if forms.matches(o, query, org_type, recognised)]
         saved = next((o for o in directory if o["organisation_id"] == request.args.get("saved")), None)
         return page.render("organisations/list.html", title=page.t("organisations_title"), organisations=shown,
-                           total=len(directory), q=query, type=org_type if org_type in ORG_TYPES else "",
+                           total=len(directory), q=query, type=org_type,
                            recognised=recognised, saved=saved, type_groups=TYPE_GROUPS)
 
     # ------------------------------------------------------------ create, edit
@@ -141,7 +143,7 @@ class OrganisationRoutes:
         return page.render("organisations/preview.html", title=page.t("organisations_preview_title"), plan=plan,
                            filename=upload.filename or "", signed=forms.sign_rows(self._import_key(), rows))
 
-    @http("POST", "/staff/organisations/import/confirm", max_body=2 * forms.MAX_IMPORT_BYTES)
+    @http("POST", "/staff/organisations/import/confirm", max_body=forms.MAX_PLAN_BYTES + UPLOAD_OVERHEAD)
     @require("staff")
     def staff_organisations_import_confirm(self, request):
         page = StaffPage(request)
