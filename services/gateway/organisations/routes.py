@@ -32,6 +32,7 @@ from services.gateway.organisations import forms
 log = logging.getLogger(__name__)
 
 LIST_URL = "/staff/organisations"
+FORM = "organisations/form.html"
 TYPE_GROUPS = (("organisations_types_recognised", ORG_TYPES_RECOGNISED),
                ("organisations_types_other", ORG_TYPES_OTHER))
 FORM_CONTEXT = {"type_groups": TYPE_GROUPS, "field_labels": forms.FIELD_LABELS}
@@ -69,22 +70,7 @@ class OrganisationRoutes:
     def staff_organisation_new(self, request):
         page = StaffPage(request)
         context = dict(title=page.t("organisations_new_title"), action="/staff/organisations/new", **FORM_CONTEXT)
-        if request.method != "POST":
-            return page.render("organisations/form.html", v={"name": "", "org_type": "", "recognised": False},
-                               errors=None, general_errors=[], **context)
-        values = forms.form_values(request.form)
-        errors = self._checked(values, page.t)
-        if errors:
-            return page.render("organisations/form.html", status=400, v=values, errors=errors, general_errors=[],
-                               **context)
-        try:
-            created = self.registration.create_organisation(values)
-        except ValidationFailed as exc:
-            errors, general = forms.errors_from_details(exc.details, page.t)
-            return page.render("organisations/form.html", status=400, v=values, errors=errors,
-                               general_errors=general, **context)
-        record(self, request, "organisation.created", "organisation", created["organisation_id"])
-        return _redirect(f"{LIST_URL}?{urlencode({'saved': created['organisation_id']})}")
+        return self._organisation_form(request, page, context, {"name": "", "org_type": "", "recognised": False})
 
     @http("GET,POST", "/staff/organisations/<organisation_id>/edit")
     @require("staff")
@@ -95,24 +81,30 @@ class OrganisationRoutes:
         except NotFound:
             return page.not_found()
         context = dict(title=page.t("organisations_edit_title", name=organisation["name"]),
-                       action=f"/staff/organisations/{organisation['organisation_id']}/edit",
-                       organisation=organisation, **FORM_CONTEXT)
+                       action=f"/staff/organisations/{organisation['organisation_id']}/edit", **FORM_CONTEXT)
+        return self._organisation_form(request, page, context, {key: organisation[key] for key in forms.FIELD_ORDER},
+                                       organisation["organisation_id"])
+
+    def _organisation_form(self, request, page: StaffPage, context: dict, shown: dict,
+                           organisation_id: str | None = None) -> Response:
+        """GET: the form with `shown`; POST: checked, created (or `organisation_id` updated) by the
+        registration service and recorded, then the list; bad input: the form again (400), nothing written."""
         if request.method != "POST":
-            values = {key: organisation[key] for key in forms.FIELD_ORDER}
-            return page.render("organisations/form.html", v=values, errors=None, general_errors=[], **context)
+            return page.render(FORM, v=shown, errors=None, general_errors=[], **context)
         values = forms.form_values(request.form)
-        errors = self._checked(values, page.t, organisation_id=organisation["organisation_id"])
-        if errors:
-            return page.render("organisations/form.html", status=400, v=values, errors=errors, general_errors=[],
-                               **context)
-        try:
-            self.registration.update_organisation(organisation["organisation_id"], values)
-        except ValidationFailed as exc:
-            errors, general = forms.errors_from_details(exc.details, page.t)
-            return page.render("organisations/form.html", status=400, v=values, errors=errors,
-                               general_errors=general, **context)
-        record(self, request, "organisation.updated", "organisation", organisation["organisation_id"])
-        return _redirect(f"{LIST_URL}?{urlencode({'saved': organisation['organisation_id']})}")
+        errors, general = self._checked(values, page.t, organisation_id), []
+        if not errors:
+            try:
+                saved = (self.registration.update_organisation(organisation_id, values) if organisation_id
+                         else self.registration.create_organisation(values))
+            except ValidationFailed as exc:
+                errors, general = forms.errors_from_details(exc.details, page.t)
+                general = general or ([] if errors else [page.t("err_form_invalid")])
+            else:
+                action = "organisation.updated" if organisation_id else "organisation.created"
+                record(self, request, action, "organisation", saved["organisation_id"])
+                return _redirect(f"{LIST_URL}?{urlencode({'saved': saved['organisation_id']})}")
+        return page.render(FORM, status=400, v=values, errors=errors, general_errors=general, **context)
 
     def _checked(self, values: dict, t, organisation_id: str | None = None) -> forms.OrganisationErrors:
         """The form's own checks, and a name another organisation of the directory already has."""
