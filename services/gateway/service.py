@@ -19,6 +19,7 @@ from services.gateway.core.pages import Page
 from services.gateway.core.security import http
 from services.gateway.evaluations import routes as evaluations
 from services.gateway.ops import routes as ops
+from services.gateway.organisations import routes as organisations
 from services.gateway.public import routes as public
 from services.gateway.reporting import routes as reporting
 from services.gateway.requests import routes as requests
@@ -35,7 +36,8 @@ OPENAPI_OPERATION = {
 # The bases are named through their modules: `nameko run services.gateway.service` runs every class
 # in this module's namespace that has entrypoints, so no routes class may be imported here by name.
 class GatewayService(public.PublicRoutes, staff.StaffRoutes, activities.ActivityPages, requests.RequestRoutes,
-                     evaluations.EvaluationRoutes, reporting.ReportingRoutes, ops.OpsRoutes):
+                     evaluations.EvaluationRoutes, reporting.ReportingRoutes, ops.OpsRoutes,
+                     organisations.OrganisationRoutes):
     name = "gateway"
 
     config = Config()

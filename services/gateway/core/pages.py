@@ -147,6 +147,7 @@ class Page:
 STAFF_NAV = (
     ("/staff/activities", "staff_nav_activities", {"staff", "admin"}),
     ("/staff/requests", "staff_nav_requests", {"staff", "admin"}),
+    ("/staff/evaluations", "staff_nav_evaluations", {"staff", "admin"}),
     ("/staff/organisations", "staff_nav_organisations", {"staff", "admin"}),
     ("/staff/dashboard", "staff_nav_dashboard", {"staff", "admin"}),
     ("/staff/reports/annual", "staff_nav_report", {"staff", "admin"}),
