@@ -9,7 +9,9 @@ audit log (services.gateway.core.audit).
 - GET, POST /staff/activities/<id>/edit       the same form, changing the activity
 - POST /staff/activities/<id>/complete        completed
 - POST /staff/activities/<id>/cancel          afgelast, with a reason
+- POST /staff/activities/<id>/postpone        verdaagd: new dates, everyone registered told
 - POST /staff/activities/<id>/registrations/<registration_id>/cancel
+- POST /staff/activities/<id>/registrations/<registration_id>/promote  a seat for someone on the waitlist
 - GET, POST /staff/activities/<id>/attendance the attendance sheet, saved by one post
 - GET, POST /staff/activities/<id>/register   register someone on their behalf
 - GET /staff/activities/<id>/sign-in-sheet    the printable sign-in sheet (confirmed participants, blank lines)
@@ -80,18 +82,10 @@ def _moment(value) -> datetime | None:
         return None
 
 
-def attention_reasons(activity: dict, now: datetime) -> list[str]:
-    """Why an activity needs a staff member's attention (catalogue ids): full, or ended and still
-    not completed (nor cancelled)."""
-    reasons = []
-    if activity.get("status") != "scheduled":
-        return reasons
-    if activity.get("full"):
-        reasons.append("activities_attention_full")
-    ends = _moment(activity.get("ends_at"))
-    if ends is not None and ends <= now:
-        reasons.append("activities_attention_not_completed")
-    return reasons
+def attention_reasons(activity: dict) -> list[str]:
+    """Why an activity needs a staff member's attention, as catalogue ids (the registration service
+    decides: full, the minimum not reached before the start, ended and not completed)."""
+    return [f"activities_attention_{reason}" for reason in activity.get("attention") or ()]
 
 
 def local_year(activity: dict) -> int | None:
@@ -142,12 +136,11 @@ class ActivityPages:
     def staff_activities_page(self, request):
         page = StaffPage(request)
         activities = self.registration.list_activities()
-        now = datetime.now(UTC)
         chosen = {name: text(request.args, name) for name in ("year", "status", "kind", "theme")}
         attention_only = text(request.args, "attention") == "1"
         rows = []
         for activity in activities:
-            reasons = attention_reasons(activity, now)
+            reasons = attention_reasons(activity)
             if chosen["year"] and str(local_year(activity)) != chosen["year"]:
                 continue
             if any(chosen[name] and activity.get(name) != chosen[name] for name in ("status", "kind", "theme")):
@@ -178,6 +171,7 @@ class ActivityPages:
                     return page.not_found()
                 # a repeat is held at other times: its dates are asked for afresh
                 values.update(dict.fromkeys(forms.TIMES, ""))
+                values["repeat_of"] = source_id
             # the activity's id, chosen now: a second submit of this form finds it made already
             values["form_id"] = str(uuid.uuid4())
             return self._activity_form(page, values, repeat_of=source_id or None)
@@ -252,13 +246,60 @@ class ActivityPages:
         return page.render(
             "activities/activity.html", status=status, title=activity["title"], a=activity, groups=groups,
             organisation_names=self._organisation_names(), needs=needs_summary(registrations),
-            attention=attention_reasons(activity, datetime.now(UTC)),
-            started=starts is not None and starts <= datetime.now(UTC), field_labels={"reason": "activities_reason"},
-            general_errors=[], **context,
+            attention=attention_reasons(activity), repeated=self._repeated(activity),
+            postpone=context.pop("postpone", None) or forms.postpone_values(activity),
+            started=starts is not None and starts <= datetime.now(UTC),
+            general_errors=[], **{"field_labels": {"reason": "activities_reason"}, **context},
         )
 
     def _organisation_names(self) -> dict[str, str]:
-        return {o["organisation_id"]: o["name"] for o in self.registration.list_organisations()}
+        return {o["organisation_id"]: o["name"] for o in self.registration.list_organisations(include_staged=True)}
+
+    def _repeated(self, activity: dict) -> dict | None:
+        """The activity this one repeats (herneming), if it still exists."""
+        if not activity.get("repeat_of"):
+            return None
+        try:
+            return self.registration.get_activity(activity["repeat_of"])
+        except NotFound:
+            return None
+
+    @http("POST", "/staff/activities/<activity_id>/postpone")
+    @require("staff")
+    def staff_activity_postpone(self, request, activity_id):
+        page = StaffPage(request)
+        values = forms.postpone_values_from_form(request.form)
+        errors, payload = forms.check_postpone(values, page.t)
+        if not errors:
+            try:
+                self.registration.postpone_activity(activity_id, payload)
+            except NotFound:
+                return page.not_found()
+            except ValidationFailed as exc:
+                errors, _ = forms.postpone_errors_from_details(exc.details, page.t)
+            except Conflict:
+                return self._activity_page(page, activity_id, 409, problem=page.t("activities_err_not_scheduled"))
+            else:
+                record(self, request, "activity.postponed", "activity", activity_id)
+                return _seeing_other(f"/staff/activities/{activity_id}")
+        return self._activity_page(page, activity_id, 400, errors=errors, postpone=values,
+                                   field_labels=forms.POSTPONE_LABELS)
+
+    @http("POST", "/staff/activities/<activity_id>/registrations/<registration_id>/promote")
+    @require("staff")
+    def staff_registration_promote(self, request, activity_id, registration_id):
+        page = StaffPage(request)
+        try:
+            if not any(r["registration_id"] == registration_id
+                       for r in self.registration.list_registrations(activity_id)):
+                return page.not_found()
+            self.registration.promote_registration(registration_id)
+        except NotFound:
+            return page.not_found()
+        except Conflict:
+            return self._activity_page(page, activity_id, 409, problem=page.t("activities_err_cannot_promote"))
+        record(self, request, "registration.promoted", "registration", registration_id, activity_id=activity_id)
+        return _seeing_other(f"/staff/activities/{activity_id}")
 
     @http("POST", "/staff/activities/<activity_id>/complete")
     @require("staff")

@@ -4,6 +4,7 @@ written, and what the pages change is what the JSON API then shows."""
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -175,6 +176,16 @@ def test_edit_and_repeat(gateway_url, staff_headers):
     assert 'value="Nieuwe titel"' in repeat and 'action="/staff/activities/new"' in repeat
     assert 'name="starts_at" value=""' in repeat  # a repeat's dates are asked for afresh
     assert f'name="form_id" value="{activity["activity_id"]}"' not in repeat
+    assert f'name="repeat_of" value="{activity["activity_id"]}"' in repeat
+    later = datetime.now(UTC) + timedelta(days=90)
+    repeated = form_post(f"{gateway_url}/staff/activities/new", [
+        *new_form(starts_at=local_input(later), ends_at=local_input(later + timedelta(hours=3))).items(),
+        ("repeat_of", activity["activity_id"]), ("form_id", str(uuid.uuid4()))],
+        session=session, page_url=f"{gateway_url}/staff/activities/new?from={activity['activity_id']}",
+        allow_redirects=False)
+    assert repeated.status_code == 303, repeated.text
+    page = session.get(f"{gateway_url}{repeated.headers['Location']}", timeout=10).text
+    assert "Herneming van" in page and f'href="/staff/activities/{activity["activity_id"]}"' in page
 
 
 def test_the_activity_page_groups_registrations_and_summarises_needs(gateway_url, staff_headers):
@@ -317,7 +328,7 @@ def test_postponing_through_the_edit_form_tells_who_registered(gateway_url, staf
                                json=registration_payload())
     assert registered.status_code == 201, registered.text
     edit_url = f"{gateway_url}/staff/activities/{activity['activity_id']}/edit"
-    assert "Uitstellen (verdagen)?" in api.get(edit_url, timeout=10).text
+    assert "Wie ingeschreven is, krijgt er bericht van." in api.get(edit_url, timeout=10).text
     later = datetime.now(UTC) + timedelta(days=60)
     moved = form_post(edit_url, new_form(starts_at=local_input(later), ends_at=local_input(later + timedelta(hours=6))),
                       session=api, allow_redirects=False)
@@ -331,3 +342,45 @@ def test_postponing_through_the_edit_form_tells_who_registered(gateway_url, staf
     assert told["person_id"] == requests.get(
         f"{gateway_url}/api/staff/activities/{activity['activity_id']}/registrations", headers=staff_headers,
         timeout=10).json()[0]["person_id"]
+
+
+def test_a_minimum_warns_postponing_keeps_the_first_date_and_a_place_is_given_by_hand(gateway_url, staff_headers):
+    session = staff_session(staff_headers)
+    over = form_post(f"{gateway_url}/staff/activities/new", new_form(capacity="2", min_participants="3"),
+                     session=session)
+    assert over.status_code == 400 and 'id="e-min_participants"' in over.text
+    made = form_post(f"{gateway_url}/staff/activities/new", new_form(capacity="1", min_participants="1"),
+                     session=session, allow_redirects=False)
+    assert made.status_code == 303, made.text
+    page_url = f"{gateway_url}{made.headers['Location']}"
+    activity_id = made.headers["Location"].rsplit("/", 1)[1]
+    assert "Er zijn nog niet genoeg bevestigde deelnemers" in session.get(page_url, timeout=10).text
+    ids = [requests.post(f"{gateway_url}/api/activities/{activity_id}/registrations", timeout=10,
+                         json=registration_payload(name=f"P{n}", email=f"p{n}@example.org")).json()["registration_id"]
+           for n in range(3)]
+    assert "Er zijn nog niet genoeg bevestigde deelnemers" not in session.get(page_url, timeout=10).text
+    # the last on the waitlist gets a place by hand: the activity was full, so one place is added
+    promoted = form_post(f"{page_url}/registrations/{ids[2]}/promote", {}, session=session, page_url=page_url,
+                         allow_redirects=False)
+    assert promoted.status_code == 303, promoted.text
+    shown = requests.get(f"{gateway_url}/api/staff/activities/{activity_id}", headers=staff_headers, timeout=10).json()
+    assert (shown["capacity"], shown["seats"]["confirmed"], shown["seats"]["waitlisted"]) == (2, 2, 1)
+    again = form_post(f"{page_url}/registrations/{ids[2]}/promote", {}, session=session, page_url=page_url)
+    assert again.status_code == 409 and "kon geen plaats krijgen" in again.text
+
+    first_start = shown["starts_at"]
+    later = datetime.now(UTC) + timedelta(days=50)
+    missing = form_post(f"{page_url}/postpone", {"new_starts_at": local_input(later), "new_ends_at": "",
+                                                  "postpone_reason": ""}, session=session, page_url=page_url)
+    assert missing.status_code == 400
+    assert 'id="e-new_ends_at"' in missing.text and 'id="e-postpone_reason"' in missing.text
+    assert requests.get(f"{gateway_url}/api/staff/activities/{activity_id}", headers=staff_headers,
+                        timeout=10).json()["starts_at"] == first_start  # nothing written
+    postponed = form_post(f"{page_url}/postpone", {
+        "new_starts_at": local_input(later), "new_ends_at": local_input(later + timedelta(hours=4)),
+        "postpone_reason": "De zaal is niet vrij"}, session=session, page_url=page_url, allow_redirects=False)
+    assert postponed.status_code == 303, postponed.text
+    shown = requests.get(f"{gateway_url}/api/staff/activities/{activity_id}", headers=staff_headers, timeout=10).json()
+    assert (shown["postponed_from"], shown["postpone_reason"]) == (first_start, "De zaal is niet vrij")
+    assert local_input(datetime.fromisoformat(shown["starts_at"])) == local_input(later)
+    assert "Verdaagd. Eerst gepland op" in session.get(page_url, timeout=10).text

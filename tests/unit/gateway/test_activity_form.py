@@ -3,8 +3,6 @@ winter), the obvious mistakes caught in the viewer's language, an activity shown
 and what makes an activity need attention."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from services.gateway.activities import forms
 from services.gateway.activities.routes import attention_reasons, csv_cell, needs_summary
 from services.gateway.core.i18n import translator
@@ -47,12 +45,10 @@ def test_an_activity_is_shown_in_local_time_and_a_price_with_cents():
     assert values["capacity"] == "" and values["invitation_only"] is True
 
 
-def test_what_needs_attention():
-    now = datetime.now(UTC)
-    past = {"status": "scheduled", "full": True, "ends_at": (now - timedelta(hours=1)).isoformat()}
-    assert attention_reasons(past, now) == ["activities_attention_full", "activities_attention_not_completed"]
-    assert attention_reasons({**past, "status": "completed"}, now) == []
-    assert attention_reasons({**past, "full": False, "ends_at": (now + timedelta(days=1)).isoformat()}, now) == []
+def test_what_needs_attention_is_the_services_word_in_the_catalogue():
+    assert attention_reasons({"attention": ["full", "minimum_not_reached"]}) == [
+        "activities_attention_full", "activities_attention_minimum_not_reached"]
+    assert attention_reasons({"status": "completed"}) == []
 
 
 def test_needs_count_the_confirmed_only_and_cells_never_run_as_formulas():
