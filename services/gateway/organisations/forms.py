@@ -136,14 +136,16 @@ def read_csv(raw: bytes, t) -> tuple[list[dict], list[tuple[int, str]]]:
 
 def plan_import(rows: list[dict], directory: list[dict], unreadable=()) -> Plan:
     """Compare the rows with the directory by name (case-insensitive): new names are created, known
-    ones updated where their type or recognition differs."""
+    ones updated where their type or recognition differs, or a participant named them and staff have
+    not yet confirmed them."""
     by_name = {str(o.get("name") or "").casefold(): o for o in directory}
     plan = Plan(unreadable=list(unreadable))
     for row in rows:
         known = by_name.get(row["name"].casefold())
         if known is None:
             plan.create.append(row)
-        elif (known.get("org_type"), bool(known.get("recognised"))) != (row["org_type"], row["recognised"]):
+        elif (known.get("org_type"), bool(known.get("recognised"))) != (row["org_type"], row["recognised"]) \
+                or known.get("confirmed", True) is False:
             plan.update.append({**row, "organisation_id": known["organisation_id"], "was": known})
         else:
             plan.unchanged.append({**row, "organisation_id": known["organisation_id"]})

@@ -1,7 +1,8 @@
 """The organisations directory for staff (staff token; HTML, no JavaScript):
 
 - GET /staff/organisations: the list, with a search on the name (?q=) and filters on the type
-  (?type=) and recognition (?recognised=yes|no);
+  (?type=), recognition (?recognised=yes|no) and those participants named and staff have not yet
+  confirmed (?unconfirmed=1); saving such an organisation's form, or importing its name, confirms it;
 - GET/POST /staff/organisations/new and /staff/organisations/<id>/edit: the form (name, type,
   recognised); errors beside the fields and in a summary, nothing written on bad input; a name the
   directory already holds (case-insensitive) is refused, so a double submit creates one organisation;
@@ -56,12 +57,16 @@ class OrganisationRoutes:
         query, org_type = text(request.args, "q"), text(request.args, "type")
         org_type = org_type if org_type in ORG_TYPES else ""
         recognised = text(request.args, "recognised")
-        directory = self.registration.list_organisations()
-        shown = [o for o in directory if forms.matches(o, query, org_type, recognised)]
+        unconfirmed_only = text(request.args, "unconfirmed") == "1"
+        directory = self._organisations_directory()
+        shown = [o for o in directory if forms.matches(o, query, org_type, recognised)
+                 and (o.get("confirmed", True) is False or not unconfirmed_only)]
         saved = next((o for o in directory if o["organisation_id"] == request.args.get("saved")), None)
         return page.render("organisations/list.html", title=page.t("organisations_title"), organisations=shown,
                            total=len(directory), q=query, type=org_type,
-                           recognised=recognised, saved=saved, type_groups=TYPE_GROUPS)
+                           recognised=recognised, saved=saved, type_groups=TYPE_GROUPS,
+                           unconfirmed_only=unconfirmed_only,
+                           unconfirmed=sum(1 for o in directory if o.get("confirmed", True) is False))
 
     # ------------------------------------------------------------ create, edit
 
@@ -82,6 +87,7 @@ class OrganisationRoutes:
             return page.not_found()
         context = dict(title=page.t("organisations_edit_title", name=organisation["name"]),
                        action=f"/staff/organisations/{organisation['organisation_id']}/edit", **FORM_CONTEXT)
+        context["unconfirmed"] = organisation.get("confirmed", True) is False
         return self._organisation_form(request, page, context, {key: organisation[key] for key in forms.FIELD_ORDER},
                                        organisation["organisation_id"])
 
@@ -95,8 +101,10 @@ class OrganisationRoutes:
         errors, general = self._checked(values, page.t, organisation_id), []
         if not errors:
             try:
-                saved = (self.registration.update_organisation(organisation_id, values) if organisation_id
-                         else self.registration.create_organisation(values))
+                # a staff member saving an organisation a participant named has checked it: confirmed
+                saved = (self.registration.update_organisation(
+                    organisation_id, {**values, "confirmed": True} if context.get("unconfirmed") else values)
+                    if organisation_id else self.registration.create_organisation(values))
             except ValidationFailed as exc:
                 errors, general = forms.errors_from_details(exc.details, page.t)
                 general = general or ([] if errors else [page.t("err_form_invalid")])
@@ -112,7 +120,7 @@ class OrganisationRoutes:
         if "name" not in errors.messages:
             wanted = values["name"].casefold()
             if any(o["name"].casefold() == wanted and o["organisation_id"] != organisation_id
-                   for o in self.registration.list_organisations()):
+                   for o in self._organisations_directory()):
                 errors.add("name", t("organisations_err_name_taken"))
         return errors
 
@@ -131,7 +139,7 @@ class OrganisationRoutes:
             return page.render("organisations/import.html", status=400, title=title, **IMPORT_CONTEXT,
                                error=page.t("organisations_import_err_no_file"))
         rows, unreadable = forms.read_csv(raw, page.t)
-        plan = forms.plan_import(rows, self.registration.list_organisations(), unreadable)
+        plan = forms.plan_import(rows, self._organisations_directory(), unreadable)
         return page.render("organisations/preview.html", title=page.t("organisations_preview_title"), plan=plan,
                            filename=upload.filename or "", signed=forms.sign_rows(self._import_key(), rows))
 
@@ -144,17 +152,22 @@ class OrganisationRoutes:
             return page.render("organisations/import.html", status=400, title=page.t("organisations_import_title"),
                                **IMPORT_CONTEXT, error=page.t("organisations_import_err_altered"))
         # compared once more: what another confirm (or a colleague) already wrote is not written again
-        plan = forms.plan_import(rows, self.registration.list_organisations())
+        plan = forms.plan_import(rows, self._organisations_directory())
         for row in plan.create:
             self.registration.create_organisation(
                 {"name": row["name"], "org_type": row["org_type"], "recognised": row["recognised"]})
         for row in plan.update:
-            self.registration.update_organisation(
-                row["organisation_id"], {"org_type": row["org_type"], "recognised": row["recognised"]})
+            self.registration.update_organisation(  # in the centre's own list: confirmed
+                row["organisation_id"], {"org_type": row["org_type"], "recognised": row["recognised"],
+                                         "confirmed": True})
         if plan.changes:
             record(self, request, "organisation.imported", "organisation", None,
                    created=len(plan.create), updated=len(plan.update))
         return page.render("organisations/imported.html", title=page.t("organisations_imported_title"), plan=plan)
+
+    def _organisations_directory(self) -> list[dict]:
+        """Every organisation, those participants named and staff have not yet confirmed included."""
+        return self.registration.list_organisations(include_staged=True)
 
     def _import_key(self) -> bytes:
         return csrf_key(self.config)

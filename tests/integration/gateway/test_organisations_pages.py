@@ -7,7 +7,7 @@ import re
 import pytest
 import requests
 
-from tests.integration.gateway.support import form_post, organisation_payload
+from tests.integration.gateway.support import activity_payload, form_post, organisation_payload, registration_payload
 
 pytestmark = pytest.mark.usefixtures("platform")
 
@@ -193,3 +193,38 @@ def test_an_altered_or_empty_import_writes_nothing(api, gateway_url, staff_heade
     assert wrong_header.status_code == 200 and "The first line must name the columns" in wrong_header.text
     assert 'name="plan"' not in wrong_header.text  # nothing to confirm
     assert directory(staff) == {}
+
+
+def test_organisations_participants_named_wait_for_staff_and_are_confirmed_by_saving_or_importing(
+        api, gateway_url, staff_headers):
+    public, staff = api
+    activity = staff.post("/api/staff/activities", json=activity_payload()).json()
+    for number, name in enumerate(("Buurthuis De Brug", "Beweging Zuid")):
+        registered = public.post(f"/api/activities/{activity['activity_id']}/registrations", json=registration_payload(
+            email=f"p{number}@example.org", new_organisation={"name": name, "org_type": "civiel_scw"}))
+        assert registered.status_code == 201, registered.text
+    session = session_with(staff_headers)
+    listed = session.get(f"{gateway_url}{LIST}?lang=en", timeout=10).text
+    assert "2 organisations participants named are waiting for your check." in listed
+    assert listed.count("to confirm</span>") == 2
+    create(staff, name="Vereniging Samen", org_type="vereniging", recognised=True)
+    waiting = session.get(f"{gateway_url}{LIST}?unconfirmed=1", timeout=10).text
+    assert "Buurthuis De Brug" in waiting and "Vereniging Samen" not in waiting
+
+    brug = directory(staff)["Buurthuis De Brug"]
+    edit_url = f"{gateway_url}/staff/organisations/{brug['organisation_id']}/edit?lang=en"
+    form = session.get(edit_url, timeout=10).text
+    assert "A participant named this organisation" in form and "Save and confirm" in form
+    saved = form_post(edit_url, {"name": "Buurthuis De Brug vzw", "org_type": "vereniging", "recognised": "yes"},
+                      session=session, allow_redirects=False)
+    assert saved.status_code == 303, saved.text
+    confirmed = directory(staff)["Buurthuis De Brug vzw"]
+    assert (confirmed["confirmed"], confirmed["recognised"], confirmed["org_type"]) == (True, True, "vereniging")
+
+    # the centre's list names the other one exactly as it is: importing it confirms it all the same
+    preview = preview_of(gateway_url, session, b"name,type,recognised\nBeweging Zuid,civiel_scw,no\n")
+    assert "1 organisation will be updated" in preview.text, preview.text
+    done = form_post(f"{gateway_url}{CONFIRM}?lang=en", {"plan": PLAN_FIELD.search(preview.text).group(1)},
+                     session=session, page_url=f"{gateway_url}{IMPORT}")
+    assert done.status_code == 200 and directory(staff)["Beweging Zuid"]["confirmed"] is True
+    assert "waiting for your check" not in session.get(f"{gateway_url}{LIST}?lang=en", timeout=10).text
