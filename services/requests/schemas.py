@@ -118,6 +118,9 @@ class DeliverySchema(StrictSchema):
     participants = _count()
     participations = _count(metadata={"description": "person-dagdelen or person-days; at least participants"})
     description = optional_text(2000)
+    idempotency_key = fields.UUID(
+        allow_none=True, load_default=None,
+        metadata={"description": "a key of the form that sent it: the same key again records nothing twice"})
 
 
 class TagsSchema(NotEmpty, StrictSchema):

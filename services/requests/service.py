@@ -32,6 +32,7 @@ from services.requests.domain import Request, StaffMember
 log = logging.getLogger(__name__)
 
 OVERDUE_CHECK_SECONDS = 300
+DELIVERY_FORM_CONSUMER = "requests.delivery_form"  # the claims of record_delivery's idempotency keys
 
 _public_intake = schemas.PublicIntakeSchema()
 _staff_intake = schemas.StaffIntakeSchema()
@@ -226,6 +227,9 @@ class RequestsService(health.HealthRpc):
         now = utcnow()
         with domain_errors(), self.db.unit_of_work() as uow:
             request = repository.request(uow.session, request_id, lock=True)
+            if data["idempotency_key"] is not None and not uow.claim(
+                    {"event_id": str(data["idempotency_key"])}, consumer=DELIVERY_FORM_CONSUMER):
+                return request_view(request, now)  # sent twice (a double click, a resubmit): recorded once
             delivery = request.deliver(
                 delivered_on=data["date"], form=data["form"], dagdelen=data["dagdelen"],
                 participants=data["participants"], participations=data["participations"],

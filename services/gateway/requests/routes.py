@@ -26,6 +26,7 @@ from services.gateway.core.http import read_json_object
 from services.gateway.core.openapi import operation
 from services.gateway.core.pages import Page
 from services.gateway.core.security import http
+from services.gateway.requests.desk import RequestDeskPages
 from services.gateway.requests.openapi import COMPONENTS, FILTER_PARAMETERS, PAGE_PARAMETERS
 
 log = logging.getLogger(__name__)
@@ -125,11 +126,13 @@ def _filters(request) -> dict:
     return {key: value for key, value in request.args.items() if value != ""}
 
 
-class RequestRoutes:
-    """The request form and the desk's JSON; the service class provides `requests`, `registration`
-    and `config`."""
+class RequestRoutes(RequestDeskPages):
+    """The request form, the desk's JSON and its staff pages (RequestDeskPages); the service class
+    provides `requests`, `registration` and `config`."""
 
     openapi_components = COMPONENTS
+    org_type_choices = ORG_TYPE_CHOICES
+    org_type_prefix = ORG_TYPE_PREFIX
 
     # ------------------------------------------------------------ public
 
