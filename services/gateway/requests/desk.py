@@ -51,6 +51,23 @@ RECORD_FIELDS = ("name", "email", "phone", "language", "organisation", "organisa
 COLLEAGUE_FIELDS = ("name", "email", "themes", "active")
 
 
+# the service's field messages these pages know how to say in the viewer's language (others are shown
+# after a general "check this field")
+SERVICE_MESSAGES = {
+    "Must be at least the number of participants.": "desk_err_participations_below",
+    "Must not be in the future.": "desk_err_date_future",
+    "Not a valid date.": "desk_err_date",
+    "Not a valid integer.": "desk_err_whole_number",
+    "Must be a whole number of at least 0.": "desk_err_whole_number",
+    "Must be greater than or equal to 0 and less than or equal to 100000.": "desk_err_whole_number",
+    "Unknown or inactive staff member.": "desk_err_unknown_colleague",
+    "Use a goal code such as SD1.OD4.": "desk_err_goal",
+    "Not a valid email address.": "err_email_invalid",
+    "Not a valid phone number.": "rq_err_phone_invalid",
+    **{f"Must be one of: {', '.join(choices)}.": "err_choice_invalid" for choices in (DECLINE_REASONS, DELIVERY_FORMS)},
+}
+
+
 class DeskFormErrors(forms.FormErrors):
     FIELD_ORDER = (*(f"{action}_{name}" for action, names in ACTION_FIELDS.items() for name in names),
                    *RECORD_FIELDS, *(f"colleague_{name}" for name in COLLEAGUE_FIELDS), "q")
@@ -62,7 +79,9 @@ def _errors_from(details, prefix: str, known, t) -> tuple[DeskFormErrors, list[s
     for name, messages in forms.flatten_details(details).items():
         if name in known:
             for message in messages:
-                errors.add(f"{prefix}{name}", f"{t('err_field_invalid')} ({message})")
+                known_message = SERVICE_MESSAGES.get(message)
+                errors.add(f"{prefix}{name}", t(known_message) if known_message
+                           else f"{t('err_field_invalid')} ({message})")
         else:
             general.extend(messages)
     if not errors and not general:
