@@ -5,7 +5,8 @@ hangs next to eventlet; see registration_page_browser.py).
 
 A requester asks on the public form; a staff member (the token as a bearer header, as automation
 signs in) adds a colleague, finds the request in the "new" queue, explores it, accepts it for that
-colleague, records a delivery (a mistake first: the field error beside its field) and closes it.
+colleague, records a delivery (a mistake first: the field error beside its field) and closes it; a
+page of it left open is then refused. Last, a request taken by phone is recorded.
 Saves a full-page screenshot of each staff page as desk-<page>-<lang>.png.
 
 Exit status 0 and a JSON line {"ok": true, "request_id": ...} when every step passed; else exit
@@ -112,7 +113,9 @@ def run(base: str, token: str, shots: str) -> dict:
         submit(desk, "Uitvoering bewaren")
         check("De uitvoering is bewaard." in desk.content(), "no confirmation of the delivery")
 
-        step("close")
+        step("close; a page left open elsewhere is refused and changes nothing")
+        stale = staff.new_page()
+        stale.goto(desk.url)
         submit(desk, "Afsluiten")
         check("De vraag is afgesloten." in desk.content(), "no confirmation of closing")
         history = words(desk.locator("ol.history").inner_text())
@@ -121,6 +124,28 @@ def run(base: str, token: str, shots: str) -> dict:
             check(text in history, f"the history lacks {text!r}: {history}")
         check(desk.locator("main form").count() == 0, "a closed request still offers actions")
         shoot(desk, "request-closed")
+        stale.get_by_label(re.compile("^Vorm")).select_option("advice_conversation")
+        for label, value in (("^Dagdelen", "1"), ("^Deelnemers", "2"), ("^Deelnames", "2")):
+            stale.get_by_label(re.compile(label)).fill(value)
+        submit(stale, "Uitvoering bewaren", 409)
+        check("afgesloten" in stale.locator("#refused").inner_text(), "the refusal does not say why")
+        shoot(stale, "request-refused")
+
+        step("a request taken by phone")
+        desk.goto(f"{base}/staff/requests")
+        desk.get_by_role("link", name="Een vraag noteren (telefoon)").click()
+        desk.wait_for_load_state()
+        submit(desk, "Vraag bewaren", 400)
+        check(desk.locator("#e-name").is_visible() and desk.locator("#e-question").is_visible(), "no field errors")
+        shoot(desk, "record-errors")
+        desk.get_by_label(re.compile("^Naam van de aanvrager")).fill("Jan Smet")
+        desk.get_by_label(re.compile("^Telefoon")).fill("+32 2 123 45 67")
+        desk.get_by_label(re.compile("^De vraag")).fill("Advies over ons vrijwilligersbeleid")
+        desk.get_by_label(re.compile("^Thema")).select_option("vrijwilligers")
+        submit(desk, "Vraag bewaren")
+        check("De vraag is genoteerd." in desk.content() and "Ontvangen per telefoon." in desk.content(),
+              "the recorded request's page does not confirm it")
+        shoot(desk, "request-recorded")
         unexpected = [error for error in page_errors(errors) if "status of 400" not in error]  # the mistake's 400
         check(not unexpected, f"errors in the console: {unexpected}")
         check(not policy_problems(console), f"policy errors in the console: {policy_problems(console)}")

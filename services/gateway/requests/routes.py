@@ -5,7 +5,8 @@
 - POST /api/requests: the same as JSON;
 - /api/staff/requests...: phone intake, the lifecycle, queues, search and filters, CSV
   export, matching suggestions and the staff directory (staff token; the CSV export, every
-  requester's contact details at once, an admin token).
+  requester's contact details at once, an admin token);
+- /staff/requests...: the same desk as staff pages (desk.py).
 
 Every answer comes from the requests service over RPC (`self.requests`).
 """
