@@ -146,6 +146,9 @@ def run(base: str, token: str, shots: str) -> dict:
         check("De vraag is genoteerd." in desk.content() and "Ontvangen per telefoon." in desk.content(),
               "the recorded request's page does not confirm it")
         shoot(desk, "request-recorded")
+        desk.goto(f"{base}/staff/requests/{request_id}?lang=fr")
+        check(desk.get_by_role("heading", name=re.compile("^Demande")).count() == 1, "no French heading")
+        shoot(desk, "request-closed", "fr")
         unexpected = [error for error in page_errors(errors) if "status of 400" not in error]  # the mistake's 400
         check(not unexpected, f"errors in the console: {unexpected}")
         check(not policy_problems(console), f"policy errors in the console: {policy_problems(console)}")

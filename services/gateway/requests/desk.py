@@ -25,6 +25,7 @@ from services.gateway.core import audit, forms
 from services.gateway.core.auth import require, viewer_of
 from services.gateway.core.pages import StaffPage
 from services.gateway.core.security import http
+from services.gateway.requests.intake import ORG_TYPE_CHOICES, organisation_fields
 from services.requests.api import DELIVERY_FORMS, NOTE_STATUSES
 
 log = logging.getLogger(__name__)
@@ -100,8 +101,7 @@ def _today() -> str:
 
 class RequestDeskPages:
     """The staff pages of the request desk; mixed into RequestRoutes, which provides `requests`,
-    `config`, `_themes`, `_directory` and the intake form's organisation choices (`org_type_choices`,
-    `org_type_prefix`)."""
+    `config`, `_themes` and `_directory`."""
 
     # ------------------------------------------------------------ helpers
 
@@ -169,7 +169,7 @@ class RequestDeskPages:
         themes = self._themes()
         organisations = self._directory()
         context = dict(title=t("desk_record_title"), themes=themes, organisations=organisations,
-                       org_types=self.org_type_choices, theme_label=self._theme_label(t),
+                       org_types=ORG_TYPE_CHOICES, theme_label=self._theme_label(t),
                        field_labels={name: f"desk_record_{name}" for name in RECORD_FIELDS}, errors=None,
                        general_errors=[])
         if request.method != "POST":
@@ -185,15 +185,12 @@ class RequestDeskPages:
             errors.add("theme", t("err_choice_invalid"))
         if errors:
             return page.render("requests/record.html", status=400, v=values, **{**context, "errors": errors})
-        organisation = values["organisation"]
         payload = {
             "name": values["name"], "email": values["email"] or None, "phone": values["phone"] or None,
             "language": values["language"] or page.lang, "organisation_name": values["organisation_name"] or None,
             "question": values["question"], "theme": values["theme"], "goal": values["goal"] or None,
             "preferred_timing": values["preferred_timing"] or None, "channel": "phone",
-            "org_type": organisation.removeprefix(self.org_type_prefix)
-            if organisation.startswith(self.org_type_prefix) else None,
-            "organisation_id": None if organisation.startswith(self.org_type_prefix) else organisation or None,
+            **organisation_fields(values["organisation"]),
         }
         try:
             recorded = self.requests.record_request(payload)
@@ -318,8 +315,9 @@ class RequestDeskPages:
         elif found["decided_at"]:
             events.append((found["decided_at"], t("desk_history_accepted", colleague=name(found["assignee"]))))
         for note in found["notes"]:
-            author = f" ({name(note['author'])})" if note["author"] else ""
-            events.append((note["created_at"], f"{t('desk_history_note')}{author}: {note['text']}"))
+            text = (t("desk_history_note_by", colleague=name(note["author"]), text=note["text"]) if note["author"]
+                    else t("desk_history_note", text=note["text"]))
+            events.append((note["created_at"], text))
         for delivery in found["deliveries"]:
             events.append((delivery["recorded_at"], t(
                 "desk_history_delivery", form=t(f"desk_form_{delivery['form']}"), dagdelen=delivery["dagdelen"],
@@ -330,7 +328,7 @@ class RequestDeskPages:
 
     # ------------------------------------------------------------ the lifecycle's forms
 
-    def _act(self, request, request_id, action: str, call, audit_action: str, **details):
+    def _act(self, request, request_id, action: str, call, audit_action: str):
         """Run `call(form values)` against the service: a redirect back with a confirmation when it
         worked; the request's page with the field errors (400) or the refusal (409) when not."""
         t = StaffPage(request).t
@@ -354,7 +352,7 @@ class RequestDeskPages:
             reason = (t("desk_refused", status=t(f"desk_status_{status}")) if status
                       else t("desk_refused_plain"))
             return self._request_page(request, request_id, 409, action, values=prefixed, refused=reason)
-        audit.record(self, request, audit_action, "request", request_id, **details)
+        audit.record(self, request, audit_action, "request", request_id)
         return redirect(f"/staff/requests/{request_id}?done={action}", code=303)
 
     @http("POST", "/staff/requests/<request_id>/explore")

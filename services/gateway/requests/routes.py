@@ -28,14 +28,13 @@ from services.gateway.core.openapi import operation
 from services.gateway.core.pages import Page
 from services.gateway.core.security import http
 from services.gateway.requests.desk import RequestDeskPages
+from services.gateway.requests.intake import ORG_TYPE_CHOICES, ORG_TYPE_PREFIX, organisation_fields
 from services.gateway.requests.openapi import COMPONENTS, FILTER_PARAMETERS, PAGE_PARAMETERS
 
 log = logging.getLogger(__name__)
 
 DEFAULT_THEMES = ("vrijwilligers", "participatie", "samenwerking", "diversiteit", "digitalisering", "bestuur",
                   "communicatie", "andere")
-ORG_TYPE_CHOICES = ("civiel_scw", "overheid", "onderwijs_onderzoek", "andere_sector")
-ORG_TYPE_PREFIX = "type:"
 FILTER_KEYS = ("queue", "status", "theme", "goal", "assignee", "target_group", "q")
 
 # form fields, in page order, and the catalogue keys of their labels
@@ -93,19 +92,13 @@ def check_form(values: dict, t, themes, organisation_ids) -> RequestFormErrors:
 
 
 def to_payload(values: dict, language: str) -> dict:
-    organisation = values["organisation"]
-    payload = {
+    return {
         "name": values["name"], "email": values["email"], "phone": values["phone"] or None,
-        "language": values["language"] or language, "organisation_id": None, "org_type": None,
+        "language": values["language"] or language, **organisation_fields(values["organisation"]),
         "organisation_name": values["organisation_name"] or None, "question": values["question"],
         "theme": values["theme"], "preferred_timing": values["preferred_timing"] or None,
         "privacy_consent": values["privacy_consent"],
     }
-    if organisation.startswith(ORG_TYPE_PREFIX):
-        payload["org_type"] = organisation.removeprefix(ORG_TYPE_PREFIX)
-    elif organisation:
-        payload["organisation_id"] = organisation
-    return payload
 
 
 def errors_from_details(details, t) -> tuple[RequestFormErrors, list[str]]:
@@ -132,8 +125,6 @@ class RequestRoutes(RequestDeskPages):
     provides `requests`, `registration` and `config`."""
 
     openapi_components = COMPONENTS
-    org_type_choices = ORG_TYPE_CHOICES
-    org_type_prefix = ORG_TYPE_PREFIX
 
     # ------------------------------------------------------------ public
 
