@@ -116,6 +116,7 @@ class RequestDeskPages:
         return next((c for c in colleagues if c["active"] and (c["email"] or "").casefold() == email), None)
 
     def _theme_label(self, t):
+        """A theme's name in the viewer's language (a configured theme without one: as configured)."""
         return lambda theme: t(f"theme_{theme}") if t.has(f"theme_{theme}") else theme
 
     # ------------------------------------------------------------ the queues
@@ -136,8 +137,7 @@ class RequestDeskPages:
                        names=names, lines=[], has_next=False, no_email=False, no_colleague=False, errors=None,
                        general_errors=[], field_labels={"q": "desk_search_label"},
                        theme_label=self._theme_label(t), done=request.args.get("done"),
-                       confirmations=CONFIRMATIONS, export_query=urlencode(
-                           {k: v for k, v in (("queue", queue if queue != "all" else ""), ("q", search)) if v}))
+                       confirmations=CONFIRMATIONS)
         filters = {"limit": PAGE_SIZE + 1, "offset": (number - 1) * PAGE_SIZE}
         if queue != "all":
             filters["queue"] = queue
@@ -150,6 +150,8 @@ class RequestDeskPages:
                 context.update(no_email=not email, no_colleague=bool(email), viewer_email=email)
                 return page.render("requests/desk.html", **context)
             filters["assignee"] = mine["staff_id"]
+        # the admins' CSV: this selection, every page
+        context["export_query"] = urlencode({k: v for k, v in filters.items() if k in ("queue", "assignee", "q")})
         try:
             lines = self.requests.list_requests(filters)
         except ValidationFailed as exc:

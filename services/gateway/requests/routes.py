@@ -150,8 +150,7 @@ class RequestRoutes(RequestDeskPages):
         organisations = self._directory()
         context = dict(
             themes=themes, organisations=organisations, org_types=ORG_TYPE_CHOICES, field_labels=FIELD_LABELS,
-            errors=None, general_errors=[], theme_label=lambda theme: t(f"theme_{theme}") if t.has(
-                f"theme_{theme}") else theme,
+            errors=None, general_errors=[], theme_label=self._theme_label(t),
         )
         if request.method != "POST":
             return page.render("requests/new.html", v=form_values({}), **context)

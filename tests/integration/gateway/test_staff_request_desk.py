@@ -294,14 +294,19 @@ def test_the_desk_s_colleagues_are_listed_added_and_changed(api, desk, gateway_u
     assert desk.get(f"{url}/nobody", timeout=10).status_code == 404
 
 
-def test_only_admins_get_the_csv_link_and_export(api, gateway_url, staff_headers, admin_headers):
-    submit(api)
+def test_only_admins_get_the_csv_link_and_it_exports_the_list_shown(api, gateway_url, staff_headers, admin_headers):
+    submit(api, email="waiting@example.org")
+    explored = submit(api, email="explored@example.org")
+    _, staff = api
+    assert staff.post(f"/api/staff/requests/{explored}/explore", json={}).status_code == 200
     as_staff = requests.get(f"{gateway_url}/staff/requests", headers=staff_headers, timeout=10)
-    as_admin = requests.get(f"{gateway_url}/staff/requests?queue=all", headers=admin_headers, timeout=10)
+    as_admin = requests.get(f"{gateway_url}/staff/requests?queue=new", headers=admin_headers, timeout=10)
+    assert as_staff.status_code == as_admin.status_code == 200
     assert "export.csv" not in as_staff.text
-    link = re.search(r'href="(/api/staff/requests/export\.csv[^"]*)"', as_admin.text).group(1)
+    link = re.search(r'href="(/api/staff/requests/export\.csv[^"]*)"', as_admin.text).group(1).replace("&amp;", "&")
     export = requests.get(f"{gateway_url}{link}", headers=admin_headers, timeout=10)
-    assert export.status_code == 200 and "an@example.org" in export.text
+    assert export.status_code == 200
+    assert "waiting@example.org" in export.text and "explored@example.org" not in export.text
     assert requests.get(f"{gateway_url}{link}", headers=staff_headers, timeout=10).status_code == 403
 
 
