@@ -321,3 +321,29 @@ def test_ops_gets_403_and_no_token_401(gateway_url, ops_headers, path):
 def test_an_unknown_request_is_not_found(desk, gateway_url):
     assert desk.get(f"{gateway_url}/staff/requests/00000000-0000-4000-8000-000000000000", timeout=10).status_code \
         == 404
+
+
+def test_each_change_is_written_to_the_audit_trail_and_a_refused_one_is_not(api, desk, gateway_url, monkeypatch):
+    from services.gateway.core import audit
+
+    written = []
+    monkeypatch.setattr(audit, "record", lambda service, request, action, subject_type, subject_id=None, **details:
+                        written.append((action, subject_type, subject_id, details)))
+    bram = colleague(api, "Bram Claes")
+    request_id = submit(api)
+    today = date.today().isoformat()
+    for action, data in (("explore", {}), ("notes", {"text": "Gebeld"}), ("accept", {"assignee": bram}),
+                         ("deliveries", {"date": today, "form": "other", "dagdelen": "1", "participants": "1",
+                                         "participations": "1"}),
+                         ("close", {}), ("close", {})):
+        act(desk, gateway_url, request_id, action, data)
+    assert written == [(action, "request", request_id, {}) for action in (
+        "request.explored", "request.note_added", "request.accepted", "request.delivery_recorded", "request.closed")]
+    written.clear()
+    recorded = form_post(f"{gateway_url}/staff/requests/new", {"name": "Jan", "question": "Vraag",
+                                                               "theme": "bestuur"}, session=desk, allow_redirects=False)
+    added = form_post(f"{gateway_url}/staff/requests/colleagues", {"name": "An"}, session=desk, allow_redirects=False)
+    assert recorded.status_code == added.status_code == 303
+    assert [(action, subject_type) for action, subject_type, _, _ in written] == [
+        ("request.recorded", "request"), ("request_staff.created", "request_staff")]
+    assert "Jan" not in str(written)  # no personal data in the trail's details
