@@ -26,7 +26,7 @@ from services.gateway.core.auth import require, viewer_of
 from services.gateway.core.pages import StaffPage
 from services.gateway.core.security import http
 from services.gateway.requests.intake import ORG_TYPE_CHOICES, organisation_fields
-from services.requests.api import DELIVERY_FORMS, NOTE_STATUSES
+from services.requests.api import DELIVERY_FORMS, NOTE_STATUSES, TRANSITIONS
 
 log = logging.getLogger(__name__)
 
@@ -351,8 +351,12 @@ class RequestDeskPages:
             return self._request_page(request, request_id, 400, action, errors, general, prefixed)
         except Conflict as exc:
             status = exc.details.get("status")
-            reason = (t("desk_refused", status=t(f"desk_status_{status}")) if status
-                      else t("desk_refused_plain"))
+            if status is None:
+                reason = t("desk_refused_plain")
+            elif action in TRANSITIONS and status == TRANSITIONS[action][1]:  # sent twice, or a colleague was first
+                reason = t("desk_refused_already", status=t(f"desk_status_{status}"))
+            else:
+                reason = t("desk_refused", status=t(f"desk_status_{status}"))
             return self._request_page(request, request_id, 409, action, values=prefixed, refused=reason)
         audit.record(self, request, audit_action, "request", request_id)
         return redirect(f"/staff/requests/{request_id}?done={action}", code=303)

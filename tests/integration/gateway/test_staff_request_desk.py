@@ -192,6 +192,17 @@ def test_an_action_the_state_does_not_allow_shows_the_reason_and_changes_nothing
     assert shown(api, request_id) == before
 
 
+def test_a_step_sent_twice_says_it_was_done_already(api, desk, gateway_url):
+    request_id = submit(api)
+    page = f"{gateway_url}/staff/requests/{request_id}"
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', desk.get(page, timeout=10).text).group(1)
+    first, second = (desk.post(f"{page}/explore", data={"csrf_token": csrf, "notes": "Gebeld"}, allow_redirects=False,
+                               timeout=10) for _ in range(2))
+    assert (first.status_code, second.status_code) == (303, 409)
+    assert "al gebeurd" in second.text and "in verkenning" in second.text
+    assert [note["text"] for note in shown(api, request_id)["notes"]] == ["Gebeld"]
+
+
 def test_bad_input_shows_field_errors_and_writes_nothing(api, desk, gateway_url):
     request_id = submit(api)
     _, staff = api
