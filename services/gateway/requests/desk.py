@@ -95,6 +95,11 @@ def _to_whole_number(value: str):
     return int(value) if value.isdigit() else value
 
 
+def form_key() -> str:
+    """A new key for a form that creates something (the service's idempotency_key)."""
+    return str(uuid.uuid4())
+
+
 def _today() -> str:
     return datetime.now(CENTRE_TIMEZONE).date().isoformat()
 
@@ -175,8 +180,10 @@ class RequestDeskPages:
                        field_labels={name: f"desk_record_{name}" for name in RECORD_FIELDS}, errors=None,
                        general_errors=[])
         if request.method != "POST":
-            return page.render("requests/record.html", v={name: "" for name in RECORD_FIELDS}, **context)
+            return page.render("requests/record.html", v={name: "" for name in RECORD_FIELDS}, form_key=form_key(),
+                               **context)
         values = {name: forms.text(request.form, name) for name in RECORD_FIELDS}
+        context["form_key"] = forms.text(request.form, "idempotency_key") or form_key()
         errors = DeskFormErrors()
         for name in ("name", "question", "theme"):
             if not values[name]:
@@ -192,7 +199,7 @@ class RequestDeskPages:
             "language": values["language"] or page.lang, "organisation_name": values["organisation_name"] or None,
             "question": values["question"], "theme": values["theme"], "goal": values["goal"] or None,
             "preferred_timing": values["preferred_timing"] or None, "channel": "phone",
-            **organisation_fields(values["organisation"]),
+            **organisation_fields(values["organisation"]), "idempotency_key": context["form_key"],
         }
         try:
             recorded = self.requests.record_request(payload)
@@ -232,7 +239,8 @@ class RequestDeskPages:
         context = dict(title=t("desk_colleagues_title"), colleagues=colleagues, editing=editing,
                        theme_choices=list(known), theme_label=self._theme_label(t), errors=None, general_errors=[],
                        field_labels={f"colleague_{name}": f"desk_colleague_{name}" for name in COLLEAGUE_FIELDS},
-                       done=request.args.get("done"), confirmations=CONFIRMATIONS)
+                       done=request.args.get("done"), confirmations=CONFIRMATIONS,
+                       form_key=forms.text(request.form, "idempotency_key") or form_key())
         if request.method != "POST":
             values = ({"name": editing["name"], "email": editing["email"] or "", "themes": editing["themes"],
                        "active": editing["active"]} if editing else {"name": "", "email": "", "themes": [],
@@ -251,7 +259,7 @@ class RequestDeskPages:
         payload = {"name": values["name"], "email": values["email"] or None, "themes": values["themes"]}
         try:
             if editing is None:
-                saved = self.requests.create_staff(payload)
+                saved = self.requests.create_staff({**payload, "idempotency_key": context["form_key"]})
             else:
                 saved = self.requests.update_staff(staff_id, {**payload, "active": values["active"]})
         except ValidationFailed as exc:
@@ -288,7 +296,9 @@ class RequestDeskPages:
         defaults = {
             "explore_staff_id": me["staff_id"] if me else "",
             "accept_assignee": suggestions[0]["staff_id"] if suggestions else "",
-            "deliver_date": _today(), "deliver_idempotency_key": str(uuid.uuid4()),
+            "deliver_date": _today(),
+            # each form's key: sent twice, the service does it once
+            "deliver_idempotency_key": form_key(), "note_idempotency_key": form_key(),
             "decline_staff_id": me["staff_id"] if me else "",
         }
         field_labels = {f"{a}_{name}": f"desk_field_{name}" for a, names_ in ACTION_FIELDS.items() for name in names_}
@@ -336,6 +346,7 @@ class RequestDeskPages:
         t = StaffPage(request).t
         values = {name: forms.text(request.form, name) for name in ACTION_FIELDS[action]}
         prefixed = {f"{action}_{name}": value for name, value in values.items()}
+        values["idempotency_key"] = forms.text(request.form, "idempotency_key") or None
         missing = DeskFormErrors()
         for name in REQUIRED.get(action, ()):
             if not values[name]:
@@ -383,18 +394,19 @@ class RequestDeskPages:
     @http("POST", "/staff/requests/<request_id>/deliveries")
     @require("staff")
     def page_desk_delivery(self, request, request_id):
-        key = forms.text(request.form, "idempotency_key") or None
         return self._act(request, request_id, "deliver", lambda v: self.requests.record_delivery(request_id, {
             "date": v["date"] or None, "form": v["form"] or None,
             **{name: _to_whole_number(v[name]) if v[name] else None for name in COUNT_FIELDS},
-            "description": v["description"] or None, "idempotency_key": key}), "request.delivery_recorded")
+            "description": v["description"] or None, "idempotency_key": v["idempotency_key"]}),
+            "request.delivery_recorded")
 
     @http("POST", "/staff/requests/<request_id>/notes")
     @require("staff")
     def page_desk_note(self, request, request_id):
         me = self._viewer_colleague(request, self._colleagues())
         return self._act(request, request_id, "note", lambda v: self.requests.add_note(request_id, {
-            "text": v["text"] or None, "staff_id": me["staff_id"] if me else None}), "request.note_added")
+            "text": v["text"] or None, "staff_id": me["staff_id"] if me else None,
+            "idempotency_key": v["idempotency_key"]}), "request.note_added")
 
     @http("POST", "/staff/requests/<request_id>/close")
     @require("staff")

@@ -358,3 +358,30 @@ def test_each_change_is_written_to_the_audit_trail_and_a_refused_one_is_not(api,
     assert [(action, subject_type) for action, subject_type, _, _ in written] == [
         ("request.recorded", "request"), ("request_staff.created", "request_staff")]
     assert "Jan" not in str(written)  # no personal data in the trail's details
+
+
+def post_twice(desk, page_url: str, action_url: str, fields: dict) -> list:
+    """The form of `page_url` sent twice as it was (a double click): its CSRF field and idempotency key."""
+    page = desk.get(page_url, timeout=10).text
+    hidden = dict(re.findall(r'name="(csrf_token|idempotency_key)" value="([^"]+)"', page))
+    assert set(hidden) == {"csrf_token", "idempotency_key"}, page_url
+    return [desk.post(action_url, data={**fields, **hidden}, allow_redirects=False, timeout=10).status_code
+            for _ in range(2)]
+
+
+def test_a_note_a_phone_request_and_a_colleague_sent_twice_are_made_once(api, desk, gateway_url):
+    _, staff = api
+    url = f"{gateway_url}/staff/requests/colleagues"
+    assert post_twice(desk, url, url, {"name": "Bram Claes", "themes": "bestuur"}) == [303, 303]
+    assert [c["name"] for c in staff.get("/api/staff/requests/staff").json()] == ["Bram Claes"]
+
+    url = f"{gateway_url}/staff/requests/new"
+    assert post_twice(desk, url, url, {"name": "Jan Smet", "question": "Telefoon twee keer", "theme": "bestuur"}) \
+        == [303, 303]
+    [line] = staff.get("/api/staff/requests", params={"q": "Telefoon twee keer"}).json()
+
+    request_id = line["request_id"]
+    staff.post(f"/api/staff/requests/{request_id}/explore", json={})
+    page = f"{gateway_url}/staff/requests/{request_id}"
+    assert post_twice(desk, page, f"{page}/notes", {"text": "Eén keer"}) == [303, 303]
+    assert [note["text"] for note in shown(api, request_id)["notes"]] == ["Eén keer"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -319,3 +320,20 @@ def test_a_delivery_sent_twice_with_one_idempotency_key_is_recorded_once(rpc, ev
     assert view["totals"]["deliveries"] == 2
     assert len(events.wait("request.delivered", 2)) == 2
     assert len([e for e in events.settle() if e["event_type"] == "request.delivered"]) == 2
+
+
+def test_notes_phone_requests_and_colleagues_sent_twice_with_one_key_are_made_once(rpc, events):
+    member_key, request_key, note_key = (str(uuid.uuid4()) for _ in range(3))
+    bram = rpc.create_staff({**staff_payload(), "idempotency_key": member_key})
+    assert rpc.create_staff({**staff_payload(), "idempotency_key": member_key}) == bram
+    assert bram["staff_id"] == member_key and len(rpc.list_staff()) == 1
+    intake = {**intake_payload(), "idempotency_key": request_key}
+    intake.pop("privacy_consent")
+    recorded = rpc.record_request(intake)
+    assert rpc.record_request(intake)["request_id"] == recorded["request_id"] == request_key
+    assert len(events.wait("request.received")) == 1
+    rpc.explore(request_key, {})
+    rpc.add_note(request_key, {"text": "Eén keer", "idempotency_key": note_key})
+    view = rpc.add_note(request_key, {"text": "Eén keer", "idempotency_key": note_key})
+    assert [note["text"] for note in view["notes"]] == ["Eén keer"]
+    assert [e["event_type"] for e in events.settle()] == ["request.received"]
