@@ -330,8 +330,11 @@ def test_ops_gets_403_and_no_token_401(gateway_url, ops_headers, path):
 
 
 def test_an_unknown_request_is_not_found(desk, gateway_url):
-    assert desk.get(f"{gateway_url}/staff/requests/00000000-0000-4000-8000-000000000000", timeout=10).status_code \
-        == 404
+    for unknown in ("00000000-0000-4000-8000-000000000000", "x"):
+        assert desk.get(f"{gateway_url}/staff/requests/{unknown}", timeout=10).status_code == 404
+        closing = form_post(f"{gateway_url}/staff/requests/{unknown}/close", {}, session=desk,
+                            page_url=f"{gateway_url}/staff/requests/colleagues")
+        assert closing.status_code == 404
 
 
 def test_each_change_is_written_to_the_audit_trail_and_a_refused_one_is_not(api, desk, gateway_url, monkeypatch):
