@@ -74,6 +74,8 @@ class RegistrationCreatedData(_OrganisationProfile):
     organisation_id = _nullable_id()
     role = fields.String(required=True, allow_none=True, validate=validate.Length(max=40))
     status = _one_of(REGISTRATION_STATUSES, required=True)
+    # added on the attendance sheet: came without registering (nobody is told they are registered)
+    walk_in = fields.Boolean(load_default=False)
 
 
 class RegistrationConfirmedData(Schema):

@@ -62,6 +62,8 @@ class NotificationsService(health.HealthRpc):
 
     @event_handler("registration", "registration.created")
     def on_registration_created(self, event):
+        if event["data"].get("walk_in"):
+            return  # added on the attendance sheet after coming: there is no registration to confirm
         template = domain.CREATED_TEMPLATES[event["data"]["status"]]
         contact = self.registration.contact_for_registration(event["data"]["registration_id"])
         self._deliver(event, template, self._people([contact]))

@@ -16,6 +16,7 @@ from services.registration.schemas import (
     RegistrationRequestSchema,
     RegistrationResultSchema,
     StaffRegistrationSchema,
+    WalkInSchema,
 )
 
 __all__ = [
@@ -23,5 +24,5 @@ __all__ = [
     "ActivityInputSchema", "ActivityUpdateSchema", "ActivityViewSchema", "AttendanceSchema",
     "CancelActivitySchema", "OrganisationInputSchema", "OrganisationUpdateSchema", "OrganisationViewSchema",
     "PostponeActivitySchema", "PublicActivitySchema", "PublicRegistrationSchema", "RegistrationRequestSchema",
-    "RegistrationResultSchema", "StaffRegistrationSchema",
+    "RegistrationResultSchema", "StaffRegistrationSchema", "WalkInSchema",
 ]

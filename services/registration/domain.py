@@ -132,6 +132,14 @@ def normalise_name(name: str) -> str:
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", name)).strip().casefold()
 
 
+def walk_in_identity(activity_id: str, name: str, email: str | None) -> str:
+    """Who came without registering: their email, or without one their name at this activity (a
+    name alone says nothing across activities)."""
+    if email and email.strip():
+        return f"email:{normalise_email(email)}"
+    return f"walk-in:{activity_id}:{normalise_name(name)}"
+
+
 def person_identity(name: str, email: str | None, begeleider_email: str | None = None) -> str:
     """Who a registration is for: the participant's normalised email, or (without
     one) the begeleider's email plus the participant's normalised name."""
@@ -221,7 +229,7 @@ class Registration:
     def profile(self) -> OrgProfile:
         return OrgProfile(self.organisation_id, self.org_type, self.recognised, self.target_group)
 
-    def created_event(self) -> dict:
+    def created_event(self, walk_in: bool = False) -> dict:
         return {
             "registration_id": self.registration_id,
             "activity_id": self.activity_id,
@@ -229,6 +237,7 @@ class Registration:
             **self.profile.as_event_data(),
             "role": self.role,
             "status": self.status,
+            "walk_in": walk_in,
         }
 
     def attendance_event(self) -> dict:
@@ -531,8 +540,33 @@ class Activity:
             raise StateConflict("registration closed", CLOSED)
         if role is not None and role not in ROLES:
             raise InvalidInput("unknown role", {"role": [f"Must be one of: {', '.join(ROLES)}."]})
-        token = cancel_token or new_secret()
         confirmed = self._has_free_seat()
+        return self._add(person, profile, now, confirmed, role=role, language=language, needs=needs,
+                         begeleider=begeleider, registration_id=registration_id, cancel_token=cancel_token)
+
+    def walk_in(self, person: Person, profile: OrgProfile, days_attended: int, now: datetime, *,
+                role: str | None = None, language: str = "nl", registration_id: str | None = None,
+                cancel_token: str | None = None) -> NewRegistration:
+        """Someone who came without registering, added on the attendance sheet once the activity has
+        started: confirmed (the capacity grows by one when it was full) with the days attended."""
+        if self.status == CANCELLED:
+            raise StateConflict("cannot add a walk-in: the activity was cancelled")
+        if self.starts_at > now:
+            raise StateConflict("cannot add a walk-in before the activity starts")
+        if role is not None and role not in ROLES:
+            raise InvalidInput("unknown role", {"role": [f"Must be one of: {', '.join(ROLES)}."]})
+        if not self._has_free_seat():
+            self.capacity += 1
+        new = self._add(person, profile, now, True, role=role, language=language, registration_id=registration_id,
+                        cancel_token=cancel_token)
+        self.record_attendance(new.registration, days_attended, now)
+        self.updated_at = now
+        return new
+
+    def _add(self, person: Person, profile: OrgProfile, now: datetime, confirmed: bool, *, role, language,
+             needs=None, begeleider=None, registration_id=None, cancel_token=None) -> NewRegistration:
+        """A new registration of `person`, confirmed or at the end of the waitlist, counted."""
+        token = cancel_token or new_secret()
         registration = Registration(
             registration_id=registration_id or new_id(),
             activity_id=self.activity_id,

@@ -180,6 +180,12 @@ def add_registration(session, activity: Activity, registration: Registration) ->
         {name: getattr(activity, name) for name in SEAT_COUNTERS}))
 
 
+def save_capacity(session, activity: Activity) -> None:
+    """A (detached) activity's capacity, grown by a place given to someone who came."""
+    session.execute(update(activities).where(activities.c.activity_id == activity.activity_id).values(
+        capacity=activity.capacity, updated_at=activity.updated_at))
+
+
 # --- registrations -----------------------------------------------------------------------------------------
 
 

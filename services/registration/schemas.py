@@ -217,6 +217,24 @@ class RegistrationRequestSchema(StrictSchema):
             raise ValidationError("Give an organisation from the directory or a new one, not both.", "new_organisation")
 
 
+class WalkInSchema(StrictSchema):
+    """Someone who came without registering, added on the attendance sheet."""
+
+    name = required_text(200)
+    email = EmailAddress(allow_none=True, load_default=None, validate=validate.Length(max=254))
+    organisation_id = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=64))
+    organisation_kind = _one_of(ORGANISATION_KINDS, load_default="individual")
+    new_organisation = fields.Nested(NewOrganisationSchema, allow_none=True, load_default=None)
+    role = _one_of(ROLES, allow_none=True, load_default=None)
+    language = _one_of(LANGUAGES, load_default="nl")
+    days_attended = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+
+    @validates_schema
+    def _one_organisation(self, data, **kwargs):
+        if data.get("organisation_id") and data.get("new_organisation"):
+            raise ValidationError("Give an organisation from the directory or a new one, not both.", "new_organisation")
+
+
 class RegistrationResultSchema(Schema):
     registration_id = fields.String()
     activity_id = fields.String()

@@ -21,7 +21,7 @@ from kernel.config import ROOT, secret_key
 from kernel.dependencies import Database
 from kernel.errors import NotFound, ValidationFailed
 from kernel.inputs import domain_errors, existing_id, load
-from kernel.rules import TargetGroupPolicy
+from kernel.rules import OrgProfile, TargetGroupPolicy
 from kernel.tables import utcnow
 from services.registration import domain, repository, schemas
 from services.registration.domain import Activity, Organisation, Person, Registration
@@ -40,6 +40,7 @@ _registration_result = schemas.RegistrationResultSchema()
 _public_registration = schemas.PublicRegistrationSchema()
 _staff_registration = schemas.StaffRegistrationSchema()
 _attendance = schemas.AttendanceSchema()
+_walk_in = schemas.WalkInSchema()
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,18 @@ class RegistrationService(health.HealthRpc):
         with self.db.read() as session:
             found = [o for o in repository.organisations_by_name(session) if o.confirmed or include_staged is True]
             return sorted((organisation_view(o) for o in found), key=lambda o: (o["name"].casefold(), o["name"]))
+
+    def _profile(self, uow, data: dict, now) -> OrgProfile:
+        """The organisation a registration is for: one of the directory, one the person named as not
+        listed, or none (an individual, an informal initiative)."""
+        if data["organisation_id"] is not None:
+            organisation = repository.find_organisation(uow.session, data["organisation_id"])
+            if organisation is None:
+                raise ValidationFailed("unknown organisation", {"organisation_id": ["Unknown organisation."]})
+            return organisation.profile
+        if data["new_organisation"] is not None:
+            return self._named_organisation(uow, data["new_organisation"], now).profile
+        return domain.profile_without_organisation(data["organisation_kind"], self._policy())
 
     def _named_organisation(self, uow, named: dict, now) -> Organisation:
         """The organisation a participant did not find in the list: one of the directory with that name
@@ -261,15 +274,7 @@ class RegistrationService(health.HealthRpc):
         with domain_errors(), self.db.unit_of_work() as uow:
             session = uow.session
             activity = repository.detached_activity(session, activity_id)
-            if data["organisation_id"] is not None:
-                organisation = repository.find_organisation(session, data["organisation_id"])
-                if organisation is None:
-                    raise ValidationFailed("unknown organisation", {"organisation_id": ["Unknown organisation."]})
-                profile = organisation.profile
-            elif data["new_organisation"] is not None:
-                profile = self._named_organisation(uow, data["new_organisation"], now).profile
-            else:
-                profile = domain.profile_without_organisation(data["organisation_kind"], self._policy())
+            profile = self._profile(uow, data, now)
             begeleider = data["begeleider"]
             identity = domain.person_identity(data["name"], data["email"], begeleider and begeleider["email"])
             # the activity's rules first, so a refused registration creates no person
@@ -464,6 +469,34 @@ class RegistrationService(health.HealthRpc):
                 registration, repository.find_person(session, registration.person_id),
                 activity.waitlist_position(registration),
             )
+
+    @rpc
+    def register_walk_in(self, activity_id, payload):
+        """Someone who came without registering, added on the attendance sheet: registered, confirmed
+        and attended at once (registration.created says walk_in, so nobody is told they registered)."""
+        data = load(_walk_in, payload)
+        now = utcnow()
+        with domain_errors(), self.db.unit_of_work() as uow:
+            session = uow.session
+            activity = repository.detached_activity(session, activity_id)
+            profile = self._profile(uow, data, now)
+            person = repository.person_for(
+                session, domain.walk_in_identity(activity.activity_id, data["name"], data["email"]), data["name"],
+                data["email"], now)
+            repository.lock_for_seats(session, activity)
+            capacity = activity.capacity
+            registration_id = domain.new_id()
+            registration = activity.walk_in(
+                person, profile, data["days_attended"], now, role=data["role"], language=data["language"],
+                registration_id=registration_id,
+                cancel_token=domain.cancel_token_for(self._cancel_link_key(), registration_id)).registration
+            repository.add_registration(session, activity, registration)
+            if activity.capacity != capacity:
+                repository.save_capacity(session, activity)
+                uow.emit("activity.updated", activity.scheduled_event())
+            uow.emit("registration.created", registration.created_event(walk_in=True))
+            uow.emit("attendance.recorded", registration.attendance_event())
+            return _staff_registration_view(registration, person, None)
 
     # --- privacy: export and erasure (GDPR; docs/PRIVACY.md) ---------------------------------------------
 

@@ -17,7 +17,8 @@ from kernel.config import CENTRE_TIMEZONE
 from kernel.contract import FORMATS
 from kernel.i18n import local
 from kernel.rules import LANGUAGES
-from services.gateway.core.forms import FormErrors, checked, flatten_details, text
+from services.gateway.core.forms import EMAIL_SHAPE, FormErrors, checked, flatten_details, text
+from services.gateway.public import forms as registration_forms
 from services.registration.api import KINDS
 
 TIMES = ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at")
@@ -195,3 +196,42 @@ def postpone_errors_from_details(details, t) -> tuple[PostponeErrors, list[str]]
     for name, messages in flatten_details(details).items():
         errors.add(names.get(name, "new_starts_at"), f"{t('activities_err_refused')} {' '.join(messages)}")
     return errors, []
+
+
+# someone who came without registering, added on the attendance sheet: who, their organisation, their days
+WALK_IN_FIELDS = (registration_forms.F_NAME, registration_forms.F_EMAIL, registration_forms.F_ORGANISATION,
+                  registration_forms.F_NEW_ORG_NAME, registration_forms.F_NEW_ORG_TYPE, "days_attended")
+WALK_IN_LABELS = {**{name: registration_forms.FIELD_LABELS[name] for name in WALK_IN_FIELDS[:-1]},
+                  "days_attended": "activities_days_attended"}
+
+
+class WalkInErrors(FormErrors):
+    FIELD_ORDER = WALK_IN_FIELDS
+
+
+def walk_in_values(form: Mapping) -> dict:
+    typed = registration_forms.form_values(form)
+    return {**{name: typed[name] for name in WALK_IN_FIELDS[:-1]}, "days_attended": text(form, "days_attended")}
+
+
+def check_walk_in(values: Mapping, days: int, language: str, t) -> tuple[WalkInErrors, dict]:
+    """The walk-in form's errors and, when there are none, the `register_walk_in` payload. A one-day
+    activity asks no days: who came, came that day."""
+    errors = WalkInErrors()
+    if not values.get("name"):
+        errors.add("name", t("err_name_required"))
+    if values.get("email") and not EMAIL_SHAPE.match(values["email"]):
+        errors.add("email", t("err_email_invalid"))
+    registration_forms.check_organisation(values, t, errors)
+    attended = 1
+    if days > 1:
+        try:
+            attended = int(values.get("days_attended") or "")
+        except ValueError:
+            attended = 0
+        if not 1 <= attended <= days:
+            errors.add("days_attended", t("activities_err_days_attended", days=days))
+    if errors:
+        return errors, {}
+    return errors, {"name": values["name"], "email": values.get("email") or None, "language": language,
+                    "days_attended": attended, **registration_forms.organisation_payload(values)}

@@ -13,6 +13,7 @@ audit log (services.gateway.core.audit).
 - POST /staff/activities/<id>/registrations/<registration_id>/cancel
 - POST /staff/activities/<id>/registrations/<registration_id>/promote  a seat for someone on the waitlist
 - GET, POST /staff/activities/<id>/attendance the attendance sheet, saved by one post
+- POST /staff/activities/<id>/attendance/walk-in  someone who came without registering, with their days
 - GET, POST /staff/activities/<id>/register   register someone on their behalf
 - GET /staff/activities/<id>/sign-in-sheet    the printable sign-in sheet (confirmed participants, blank lines)
 - GET /staff/activities/<id>/registrations.csv  the registrations as CSV (admin: personal data in bulk)
@@ -367,11 +368,7 @@ class ActivityPages:
         confirmed.sort(key=lambda r: str(r.get("name") or "").casefold())
         values = {r["registration_id"]: "" if r.get("days_attended") is None else str(r["days_attended"])
                   for r in confirmed}
-        starts = _moment(activity["starts_at"])
-        context = dict(a=activity, rows=confirmed, organisation_names=self._organisation_names(),
-                       one_day=activity["days"] == 1, errors=None, general_errors=[],
-                       saved=text(request.args, "saved") == "1",
-                       started=starts is not None and starts <= datetime.now(UTC))
+        context = self._attendance_context(request, activity, confirmed)
         title = page.t("activities_attendance_title", title=activity["title"])
         if request.method != "POST":
             return page.render("activities/attendance.html", title=title, v=values, **context)
@@ -389,6 +386,51 @@ class ActivityPages:
             record(self, request, "attendance.recorded", "registration", registration_id, activity_id=activity_id,
                    days_attended=int(days))
         return _seeing_other(f"/staff/activities/{activity_id}/attendance?saved=1")
+
+    def _attendance_context(self, request, activity: dict, confirmed: list[dict]) -> dict:
+        starts = _moment(activity["starts_at"])
+        return dict(a=activity, rows=confirmed, organisation_names=self._organisation_names(),
+                    one_day=activity["days"] == 1, errors=None, general_errors=[],
+                    saved=text(request.args, "saved") == "1", walk_in=forms.walk_in_values({}),
+                    walk_in_failed=False, organisations=public_organisations(self.registration),
+                    staged_org_types=registration_forms.STAGED_ORG_TYPES,
+                    started=starts is not None and starts <= datetime.now(UTC))
+
+    @http("POST", "/staff/activities/<activity_id>/attendance/walk-in")
+    @require("staff")
+    def staff_activity_walk_in(self, request, activity_id):
+        page = StaffPage(request)
+        try:
+            activity = self.registration.get_activity(activity_id)
+        except NotFound:
+            return page.not_found()
+        values = forms.walk_in_values(request.form)
+        errors, payload = forms.check_walk_in(values, activity["days"], page.lang, page.t)
+        general: list[str] = []
+        status = 400
+        if not errors:
+            try:
+                added = self.registration.register_walk_in(activity_id, payload)
+            except ValidationFailed as exc:
+                errors, general = registration_forms.errors_from_details(exc.details, page.t)
+            except Conflict as exc:
+                duplicate = (exc.details or {}).get("reason") == "duplicate"
+                general = [page.t("activities_err_walk_in_duplicate") if duplicate
+                           else page.t("activities_err_walk_in_refused")]
+                status = 409
+            else:
+                record(self, request, "registration.walk_in", "registration", added["registration_id"],
+                       activity_id=activity_id, days_attended=payload["days_attended"])
+                return _seeing_other(f"/staff/activities/{activity_id}/attendance?saved=1")
+        confirmed = [r for r in self.registration.list_registrations(activity_id) if r["status"] == "confirmed"]
+        confirmed.sort(key=lambda r: str(r.get("name") or "").casefold())
+        values_by_row = {r["registration_id"]: "" if r.get("days_attended") is None else str(r["days_attended"])
+                         for r in confirmed}
+        context = {**self._attendance_context(request, activity, confirmed), "walk_in": values,
+                   "walk_in_failed": True, "errors": errors, "general_errors": general,
+                   "field_labels": forms.WALK_IN_LABELS}
+        return page.render("activities/attendance.html", status=status, v=values_by_row,
+                           title=page.t("activities_attendance_title", title=activity["title"]), **context)
 
     @staticmethod
     def _attendance_posted(page: StaffPage, form, activity: dict, confirmed: list[dict], values: dict):
@@ -426,6 +468,7 @@ class ActivityPages:
         values = registration_forms.form_values(request.form if posted else {})
         context = dict(a=activity, title=page.t("activities_register_title", title=activity["title"]),
                        roles=registration_forms.ROLES, needs=registration_forms.NEEDS_FLAGS,
+                       staged_org_types=registration_forms.STAGED_ORG_TYPES,
                        field_labels=registration_forms.FIELD_LABELS, errors=None, general_errors=[], v=values)
         if not posted:
             return page.render("activities/register.html", organisations=public_organisations(self.registration),

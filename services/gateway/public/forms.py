@@ -133,7 +133,6 @@ def to_payload(values: Mapping, default_language: str = "nl") -> dict:
     With an organisation from the directory, `organisation_kind` is left out
     (the service then takes the organisation's own type).
     """
-    organisation = values.get(F_ORGANISATION) or ORG_INDIVIDUAL
     needs = {need: need in (values.get(F_NEEDS) or ()) for need in NEEDS_FLAGS}
     needs["dietary"] = values.get(F_NEEDS_DIETARY) or None
     needs["other"] = values.get(F_NEEDS_OTHER) or None
@@ -143,7 +142,6 @@ def to_payload(values: Mapping, default_language: str = "nl") -> dict:
     payload = {
         "name": values.get(F_NAME) or "",
         "email": values.get(F_EMAIL) or None,
-        "organisation_id": None,
         "role": values.get(F_ROLE) or None,
         "language": values.get(F_LANGUAGE) or default_language,
         "needs": needs,
@@ -151,14 +149,19 @@ def to_payload(values: Mapping, default_language: str = "nl") -> dict:
         "invitation_code": values.get(F_CODE) or None,
         "begeleider": begeleider,
     }
+    return {**payload, **organisation_payload(values)}
+
+
+def organisation_payload(values: Mapping) -> dict:
+    """The organisation part of a registration's payload: one of the directory, a kind without one,
+    or one that is not listed, with its name and type."""
+    organisation = values.get(F_ORGANISATION) or ORG_INDIVIDUAL
     if organisation in ORGANISATION_KINDS:
-        payload["organisation_kind"] = organisation
-    elif organisation == ORG_NOT_LISTED:
-        payload["new_organisation"] = {"name": values.get(F_NEW_ORG_NAME) or "",
-                                       "org_type": values.get(F_NEW_ORG_TYPE) or ""}
-    else:
-        payload["organisation_id"] = organisation
-    return payload
+        return {"organisation_id": None, "organisation_kind": organisation}
+    if organisation == ORG_NOT_LISTED:
+        return {"organisation_id": None, "new_organisation": {"name": values.get(F_NEW_ORG_NAME) or "",
+                                                              "org_type": values.get(F_NEW_ORG_TYPE) or ""}}
+    return {"organisation_id": organisation}
 
 
 def check(values: Mapping, t, organisation_ids=None) -> RegistrationFormErrors:
@@ -172,15 +175,7 @@ def check(values: Mapping, t, organisation_ids=None) -> RegistrationFormErrors:
             errors.add(F_EMAIL, t("err_email_required"))
     elif not EMAIL_SHAPE.match(email):
         errors.add(F_EMAIL, t("err_email_invalid"))
-    organisation = values.get(F_ORGANISATION)
-    if organisation == ORG_NOT_LISTED:
-        if not values.get(F_NEW_ORG_NAME):
-            errors.add(F_NEW_ORG_NAME, t("err_new_organisation_name_required"))
-        if values.get(F_NEW_ORG_TYPE) not in STAGED_ORG_TYPES:
-            errors.add(F_NEW_ORG_TYPE, t("err_new_organisation_type_required"))
-    elif organisation and organisation not in ORGANISATION_KINDS and organisation_ids is not None:
-        if organisation not in organisation_ids:
-            errors.add(F_ORGANISATION, t("err_choice_invalid"))
+    check_organisation(values, t, errors, organisation_ids)
     if values.get(F_ROLE) and values[F_ROLE] not in ROLES:
         errors.add(F_ROLE, t("err_choice_invalid"))
     if values.get(F_LANGUAGE) and values[F_LANGUAGE] not in LANGUAGES:
@@ -196,6 +191,20 @@ def check(values: Mapping, t, organisation_ids=None) -> RegistrationFormErrors:
     if not values.get(F_CONSENT):
         errors.add(F_CONSENT, t("err_consent_required"))
     return errors
+
+
+def check_organisation(values: Mapping, t, errors: FormErrors, organisation_ids=None) -> None:
+    """The organisation's obvious mistakes: one not listed without its name or type, or one the
+    directory (`organisation_ids`, when known) does not hold."""
+    organisation = values.get(F_ORGANISATION)
+    if organisation == ORG_NOT_LISTED:
+        if not values.get(F_NEW_ORG_NAME):
+            errors.add(F_NEW_ORG_NAME, t("err_new_organisation_name_required"))
+        if values.get(F_NEW_ORG_TYPE) not in STAGED_ORG_TYPES:
+            errors.add(F_NEW_ORG_TYPE, t("err_new_organisation_type_required"))
+    elif organisation and organisation not in ORGANISATION_KINDS and organisation_ids is not None:
+        if organisation not in organisation_ids:
+            errors.add(F_ORGANISATION, t("err_choice_invalid"))
 
 
 def form_field_for(payload_field: str) -> str | None:

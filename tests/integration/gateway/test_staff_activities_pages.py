@@ -384,3 +384,44 @@ def test_a_minimum_warns_postponing_keeps_the_first_date_and_a_place_is_given_by
     assert (shown["postponed_from"], shown["postpone_reason"]) == (first_start, "De zaal is niet vrij")
     assert local_input(datetime.fromisoformat(shown["starts_at"])) == local_input(later)
     assert "Verdaagd. Eerst gepland op" in session.get(page_url, timeout=10).text
+
+
+def test_someone_who_came_without_registering_is_added_on_the_sheet_with_their_days(gateway_url, staff_headers):
+    activity, (ann, bert) = running_activity(gateway_url, staff_headers, days=2, dagdelen=4)
+    activity_id = activity["activity_id"]
+    session = staff_session(staff_headers)
+    sheet = f"{gateway_url}/staff/activities/{activity_id}/attendance"
+    walk_in = f"{sheet}/walk-in"
+
+    def registrations():
+        return requests.get(f"{gateway_url}/api/staff/activities/{activity_id}/registrations",
+                            headers=staff_headers, timeout=10).json()
+
+    refused = form_post(walk_in, {"name": "", "email": "geen-adres", "days_attended": "3",
+                                  "organisation": "not_listed"}, session=session, page_url=sheet)
+    assert refused.status_code == 400
+    for field in ("name", "email", "days_attended", "new_organisation_name", "new_organisation_type"):
+        assert f'id="e-{field}"' in refused.text, field
+    assert len(registrations()) == 2  # nothing written
+
+    added = form_post(walk_in, {"name": "Dirk Walk", "email": "", "days_attended": "1",
+                                "organisation": "not_listed", "new_organisation_name": "Buurtwerk Noord",
+                                "new_organisation_type": "civiel_scw"}, session=session, page_url=sheet,
+                      allow_redirects=False)
+    assert added.status_code == 303 and added.headers["Location"].endswith("/attendance?saved=1"), added.text
+    (dirk,) = [r for r in registrations() if r["name"] == "Dirk Walk"]
+    assert (dirk["status"], dirk["days_attended"], dirk["email"]) == ("confirmed", 1, None)
+    organisations = requests.get(f"{gateway_url}/api/staff/organisations", headers=staff_headers, timeout=10).json()
+    assert [o["organisation_id"] for o in organisations if o["name"] == "Buurtwerk Noord"] == [dirk["organisation_id"]]
+    assert 'value="1"' in session.get(sheet, timeout=10).text  # on the sheet now, with the day
+
+    twice = form_post(walk_in, {"name": "Ann", "email": "ann@example.org", "days_attended": "2"},
+                      session=session, page_url=sheet)
+    assert twice.status_code == 409 and "al ingeschreven" in twice.text
+    assert len(registrations()) == 3
+
+    to_come = staff_session(staff_headers).post(f"{gateway_url}/api/staff/activities", timeout=10,
+                                                json=activity_payload()).json()
+    early = form_post(f"{gateway_url}/staff/activities/{to_come['activity_id']}/attendance/walk-in",
+                      {"name": "Eva", "days_attended": "1"}, session=session, page_url=sheet)
+    assert early.status_code == 409 and "nog niet begonnen" in early.text

@@ -260,7 +260,8 @@ def test_register_event_and_staff_list(rpc, events, db_engine):
     data = assert_contract(created)
     assert data == {"registration_id": result["registration_id"], "activity_id": activity_id,
                     "person_id": data["person_id"], "organisation_id": None, "org_type": "individu",
-                    "recognised": False, "target_group": "secondary", "role": "vrijwilliger", "status": "confirmed"}
+                    "recognised": False, "target_group": "secondary", "role": "vrijwilliger", "status": "confirmed",
+                    "walk_in": False}
     assert "example.org" not in str(created).lower() and "Deelnemer" not in str(created)
 
     # the same person (normalised email) cannot register twice

@@ -150,3 +150,18 @@ def test_a_failure_for_good_marks_the_message_failed_and_dead_letters_the_event(
     later = FakeTransport()
     worker(database, later).on_registration_confirmed(event)  # a replay finds it failed: nothing goes
     assert later.sent == []
+
+
+def test_a_walk_in_is_told_nothing_about_a_registration(database, committed):
+    transport = FakeTransport()
+    created = {**confirmed_event(), "event_type": "registration.created",
+               "data": {"registration_id": "reg-1", "activity_id": "act-1", "person_id": "person-1",
+                        "organisation_id": None, "org_type": "individu", "recognised": False,
+                        "target_group": "secondary", "role": None, "status": "confirmed", "walk_in": True}}
+
+    worker(database, transport).on_registration_created(created)
+    assert transport.sent == [] and log_of(database) == []
+
+    worker(database, transport).on_registration_created({**created, "event_id": str(uuid.uuid4()),
+                                                         "data": {**created["data"], "walk_in": False}})
+    assert [to for to, _ in transport.sent] == ["ann@example.org"]  # the same event of a registration is told

@@ -336,7 +336,7 @@ def test_events_carry_no_personal_data():
     data = new.registration.created_event()
     assert set(data) == {
         "registration_id", "activity_id", "person_id", "organisation_id", "org_type", "recognised",
-        "target_group", "role", "status",
+        "target_group", "role", "status", "walk_in",
     }
     assert "p1@example.org" not in str(data) and "Coach" not in str(data)
     assert set(act.scheduled_event()) == {
@@ -422,3 +422,20 @@ def test_a_staged_organisation_is_unconfirmed_and_not_recognised_until_staff_con
     assert (staged.confirmed, staged.recognised, staged.target_group) == (True, True, "primary")
     with pytest.raises(InvalidInput):
         Organisation.stage("Jan", "individu", POLICY, NOW)
+
+
+def test_a_walk_in_is_confirmed_with_its_days_once_the_activity_started_and_grows_a_full_capacity():
+    act = activity(capacity=1, days=2)
+    register(act, person(1))
+    with pytest.raises(StateConflict):
+        act.walk_in(person(2), INDIVIDUAL, 1, NOW)  # not started yet
+    started = act.starts_at + timedelta(hours=1)
+    walked = act.walk_in(person(2), INDIVIDUAL, 2, started).registration
+    assert (walked.status, walked.days_attended, act.capacity, act.confirmed_count) == ("confirmed", 2, 2, 2)
+    with pytest.raises(InvalidInput):
+        act.walk_in(person(3), INDIVIDUAL, 3, started)  # more days than the activity has
+    assert domain.walk_in_identity("a1", " Jan  Peeters ", None) == "walk-in:a1:jan peeters"
+    assert domain.walk_in_identity("a1", "Jan", "Jan@Example.org") == "email:jan@example.org"
+    act.cancel("storm", started)
+    with pytest.raises(StateConflict):
+        act.walk_in(person(4), INDIVIDUAL, 1, started)
