@@ -60,7 +60,7 @@ def test_five_failures_lock_the_account_for_fifteen_minutes_even_for_the_right_p
 
 def test_a_success_starts_the_count_again():
     made = account()
-    for i in range(4):
+    for _ in range(4):
         made.sign_in("wrong password!", NOW)
     assert made.sign_in(PASSWORD, NOW) == "succeeded"
     assert [made.sign_in("wrong password!", NOW) for _ in range(4)] == ["failed"] * 4
