@@ -9,6 +9,7 @@ CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 def all_services() -> tuple:
     """The gateway and every service of the platform (imported when needed)."""
+    from services.accounts.service import AccountsService
     from services.evaluation.service import EvaluationService
     from services.gateway.service import GatewayService
     from services.notifications.service import NotificationsService
@@ -18,7 +19,7 @@ def all_services() -> tuple:
 
     return (
         GatewayService, RegistrationService, EvaluationService, RequestsService, ReportingService,
-        NotificationsService,
+        NotificationsService, AccountsService,
     )
 
 

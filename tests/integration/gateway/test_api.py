@@ -41,7 +41,7 @@ def test_health_is_200_when_broker_and_every_service_answer(api):
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert set(body["services"]) == {"registration", "evaluation", "requests", "reporting", "notifications"}
+    assert set(body["services"]) == {"registration", "evaluation", "requests", "reporting", "notifications", "accounts"}
     assert all(answer["ok"] and answer["database"] for answer in body["services"].values())
 
 
