@@ -11,6 +11,7 @@ from werkzeug.exceptions import NotFound as RoutingNotFound
 from werkzeug.routing import Map, Rule
 
 from kernel.rpc import RpcProxy
+from services.gateway.accounts import routes as accounts
 from services.gateway.core.errors import api, error_body
 from services.gateway.core.http import json_response
 from services.gateway.core.openapi import http_routes, spec_of, written_out
@@ -34,7 +35,7 @@ OPENAPI_OPERATION = {
 # The bases are named through their modules: `nameko run services.gateway.service` runs every class
 # in this module's namespace that has entrypoints, so no routes class may be imported here by name.
 class GatewayService(public.PublicRoutes, staff.StaffRoutes, requests.RequestRoutes, evaluations.EvaluationRoutes,
-                     reporting.ReportingRoutes, ops.OpsRoutes):
+                     reporting.ReportingRoutes, ops.OpsRoutes, accounts.AccountRoutes):
     name = "gateway"
 
     config = Config()
@@ -43,6 +44,7 @@ class GatewayService(public.PublicRoutes, staff.StaffRoutes, requests.RequestRou
     requests = RpcProxy("requests")
     reporting = RpcProxy("reporting")
     notifications = RpcProxy("notifications")
+    accounts = RpcProxy("accounts")
 
     @written_out(OPENAPI_OPERATION)
     @http("GET", "/api/openapi.json")
