@@ -2,12 +2,19 @@
 here, outputs dumped to JSON-able dicts. No output carries a password hash or a token digest."""
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from kernel.fields import EmailAddress, StrictSchema, Trimmed, required_text
-from services.accounts.domain import PASSWORD_MAX_LENGTH, ROLES
+from services.accounts.domain import ROLES, password_problems
 
 MAX_AUDIT_PAGE = 200
+
+
+def strong_password(value: str) -> None:
+    """The domain's password rules, so a form shows them with the other fields' errors."""
+    problems = password_problems(value)
+    if problems:
+        raise ValidationError(problems)
 
 
 class AccountInputSchema(StrictSchema):
@@ -16,8 +23,8 @@ class AccountInputSchema(StrictSchema):
     email = EmailAddress(required=True, validate=validate.Length(max=254))
     name = required_text(200)
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=PASSWORD_MAX_LENGTH),
-                             load_only=True, metadata={"description": "at least 12 characters"})
+    password = fields.String(required=True, validate=strong_password, load_only=True,
+                             metadata={"description": "at least 12 characters, not too simple, not the email"})
 
 
 class AccountUpdateSchema(StrictSchema):
