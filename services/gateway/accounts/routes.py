@@ -164,6 +164,8 @@ class AccountRoutes:
         except ValidationFailed:
             return page.message("accounts_audit_title", [page.t("accounts_audit_bad_filter")], 400)
         pages = max(1, -(-found["total"] // AUDIT_PAGE_SIZE))
+        accounts = self.accounts.list_accounts()
         return page.render("accounts/audit.html", title=page.t("accounts_audit_title"), entries=found["entries"],
-                           total=found["total"], kinds=found["action_kinds"], accounts=self.accounts.list_accounts(),
+                           total=found["total"], kinds=found["action_kinds"], accounts=accounts,
+                           names={a["account_id"]: a["name"] for a in accounts},
                            account_id=account_id or "", kind=kind or "", page_number=number, pages=pages)

@@ -84,12 +84,14 @@ def test_a_personal_token_is_shown_once_works_and_stops_when_revoked_and_the_aud
     audit = admin.get(f"{gateway_url}/staff/audit?kind=account&lang=en", timeout=10)
     assert audit.status_code == 200
     rows = re.findall(r"<tr>\s*<td>.*?</td>\s*<td>(.*?)</td>\s*<td>(.*?)</td>", audit.text, re.S)
-    assert ("Bea Beheer", "account.token_revoked") in rows and ("Bea Beheer", "account.token_issued") in rows
-    assert ("Bea Beheer", "account.signed_in") in rows
-    assert ("machine token (admin)", "account.created") in rows
-    assert [action for _, action in rows][0] == "account.token_revoked"  # newest first
-    mine = admin.get(f"{gateway_url}/staff/audit", params={"account": target["account_id"]}, timeout=10).text
-    assert "account.token_issued" not in mine  # Tom did none of it
+    assert ("Bea Beheer", "token revoked") in rows and ("Bea Beheer", "token made") in rows
+    assert ("Bea Beheer", "signed in") in rows
+    assert ("machine token (admin)", "account created") in rows
+    assert [action for _, action in rows][0] == "token revoked"  # newest first
+    assert f'<a href="/staff/accounts/{target["account_id"]}">Tom Test</a>' in audit.text  # what it was done to
+    mine = admin.get(f"{gateway_url}/staff/audit", params={"account": target["account_id"], "lang": "en"},
+                     timeout=10).text
+    assert "token made" not in mine and "0 lines" in mine  # Tom did none of it
     assert admin.get(f"{gateway_url}/staff/audit?kind=NOT+A+KIND", timeout=10).status_code == 400
 
 
