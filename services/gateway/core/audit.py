@@ -4,7 +4,12 @@ and its id; the account comes from the request's Viewer (services.gateway.core.a
 accounts service keeps the log (its `record_audit` RPC) and stamps the time."""
 from __future__ import annotations
 
+import logging
+
+from kernel.errors import ServiceUnavailable
 from services.gateway.core.auth import ROLES, Viewer, viewer_of
+
+log = logging.getLogger(__name__)
 
 
 def actor_of(viewer: Viewer) -> dict:
@@ -16,8 +21,13 @@ def actor_of(viewer: Viewer) -> dict:
 
 
 def record(service, request, action: str, subject_type: str, subject_id: str | None = None, **details) -> None:
-    """Write one line of the audit log for the change `request` made (details: small, no personal data)."""
-    service.accounts.record_audit({
-        "actor": actor_of(viewer_of(request)), "action": action, "subject_type": subject_type,
-        "subject_id": None if subject_id is None else str(subject_id), "details": details,
-    })
+    """Write one line of the audit log for the change `request` made (details: small, no personal data).
+
+    The change is made by then: when the accounts service does not answer, the person is not told
+    it failed (they would do it twice); the line is logged instead, for the record."""
+    entry = {"actor": actor_of(viewer_of(request)), "action": action, "subject_type": subject_type,
+             "subject_id": None if subject_id is None else str(subject_id), "details": details}
+    try:
+        service.accounts.record_audit(entry)
+    except ServiceUnavailable:
+        log.error("audit line not written (accounts did not answer): %s", entry)
