@@ -43,7 +43,7 @@ if [ -n "$TOKEN" ]; then
  Staff endpoints (/api/staff/...) need the header
      Authorization: Bearer $TOKEN
  e.g.  curl -H 'Authorization: Bearer $TOKEN' ${PUBLIC_BASE_URL:-http://127.0.0.1:8000}/api/staff/activities
- In a browser: sign in at ${PUBLIC_BASE_URL:-http://127.0.0.1:8000}/staff/login
+ For automation; people sign in at ${PUBLIC_BASE_URL:-http://127.0.0.1:8000}/staff/login with their account
 
  Lost it? Delete $SECRETS and run \`make run\` again for a new one.
 ================================================================================
