@@ -246,6 +246,7 @@ def refusal(service, request, roles) -> Response | None:
         status, message = 401, "The token is not valid."
     else:
         status, message = 403, f"This token may not use this endpoint (it needs the {' or '.join(roles)} role)."
+        request.environ[VIEWER] = viewer  # the refusal page shows them what they may open
     if request.path.startswith("/staff/") and hasattr(service, "auth_refused_page"):
         return service.auth_refused_page(request, status, roles, held)
     headers = {"WWW-Authenticate": 'Bearer realm="staff", error="invalid_token"'} if status == 401 else None
