@@ -129,6 +129,12 @@ class Account:
         return changed
 
 
+def leaves_no_admin(account: Account, active_admins: int, role: str | None, active: bool | None) -> bool:
+    """Whether this change would take away the last active admin (nobody could manage accounts)."""
+    is_last = account.role == "admin" and account.active and active_admins <= 1
+    return is_last and ((role is not None and role != "admin") or active is False)
+
+
 @dataclass
 class Session:
     """A signed-in browser: only the sha256 of its cookie's token is kept."""

@@ -30,10 +30,12 @@ def all_accounts(session) -> list[Account]:
     return list(session.execute(select(Account).order_by(accounts.c.name, accounts.c.email)).scalars())
 
 
-def count_accounts(session, role: str | None = None) -> int:
+def count_accounts(session, role: str | None = None, active_only: bool = False) -> int:
     statement = select(func.count()).select_from(accounts)
     if role is not None:
         statement = statement.where(accounts.c.role == role)
+    if active_only:
+        statement = statement.where(accounts.c.active.is_(True))
     return session.execute(statement).scalar_one()
 
 

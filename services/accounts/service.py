@@ -91,6 +91,9 @@ class AccountsService(health.HealthRpc):
         now = utcnow()
         with domain_errors(), self.db.unit_of_work() as uow:
             account = repository.account(uow.session, account_id, lock=True)
+            active_admins = repository.count_accounts(uow.session, "admin", active_only=True)
+            if domain.leaves_no_admin(account, active_admins, data.get("role"), data.get("active")):
+                raise Conflict("the last admin", {"role": ["The last active admin stays an active admin."]})
             changed = account.change(now, **data)
             for field, value in changed.items():
                 if field == "active":

@@ -117,6 +117,10 @@ class AccountRoutes:
             return StaffPage(request).not_found()
         except ValidationFailed as refused:
             return self._account_page(request, account_id, 400, form_errors(StaffPage(request), refused))
+        except Conflict:  # the last active admin
+            errors = AccountFormErrors()
+            errors.add("role", StaffPage(request).t("accounts_error_last_admin"))
+            return self._account_page(request, account_id, 409, errors)
         return redirect(f"/staff/accounts/{account_id}?saved=1")
 
     @http("POST", "/staff/accounts/<account_id>/sessions/revoke")

@@ -114,3 +114,13 @@ def test_record_audit_keeps_a_line_from_another_part_of_the_platform(rpc):
     assert rpc.list_audit()["action_kinds"] == ["activity"]
     with pytest.raises((ValidationFailed, RemoteError)):
         rpc.record_audit({"actor": {"name": "x"}, "action": "NOT VALID", "subject_type": "a"})
+
+
+def test_the_last_active_admin_stays_an_active_admin(rpc):
+    admin = rpc.create_account(account_payload(email="bea@steunpunt.example", role="admin"), ADMIN)
+    with pytest.raises(Conflict):
+        rpc.update_account(admin["account_id"], {"role": "staff"}, ADMIN)
+    with pytest.raises(Conflict):
+        rpc.update_account(admin["account_id"], {"active": False}, ADMIN)
+    rpc.create_account(account_payload(email="piet@steunpunt.example", role="admin"), ADMIN)
+    assert rpc.update_account(admin["account_id"], {"role": "staff"}, ADMIN)["role"] == "staff"

@@ -101,3 +101,13 @@ def test_forms_without_the_csrf_token_change_nothing(gateway_url):
     answer = admin.post(f"{gateway_url}/staff/accounts/{target['account_id']}/sessions/revoke", timeout=10)
     assert answer.status_code == 403
     assert SESSION_COOKIE in admin.cookies and CSRF_FIELD  # still signed in
+
+
+def test_the_last_admin_cannot_demote_themselves(gateway_url):
+    me = create_account(gateway_url, "admin", name="Enige Beheerder")
+    admin = sign_in(gateway_url, me["email"])
+    page_url = f"{gateway_url}/staff/accounts/{me['account_id']}"
+    refused = form_post(page_url, {"name": "Enige Beheerder", "role": "staff", "active": "yes"}, session=admin)
+    assert refused.status_code == 409 and "Dit is de laatste actieve beheerder" in refused.text
+    assert 'id="e-role"' in refused.text
+    assert admin.get(f"{gateway_url}/staff/accounts", timeout=10).status_code == 200  # still admin

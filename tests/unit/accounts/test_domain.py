@@ -99,3 +99,12 @@ def test_a_change_reports_only_what_changed():
     assert made.change(NOW, name="An Peeters", role="admin", active=True) == {"role": "admin"}
     with pytest.raises(InvalidInput):
         made.change(NOW, role="boss")
+
+
+def test_the_last_active_admin_cannot_be_demoted_or_switched_off():
+    admin = account(role="admin")
+    assert domain.leaves_no_admin(admin, 1, role="staff", active=None)
+    assert domain.leaves_no_admin(admin, 1, role=None, active=False)
+    assert not domain.leaves_no_admin(admin, 1, role="admin", active=True)  # no real change
+    assert not domain.leaves_no_admin(admin, 2, role="staff", active=False)  # another admin remains
+    assert not domain.leaves_no_admin(account(role="staff"), 1, role="ops", active=False)
