@@ -12,6 +12,7 @@ from werkzeug.routing import Map, Rule
 
 from kernel.rpc import RpcProxy
 from services.gateway.accounts import routes as accounts
+from services.gateway.activities import routes as activities
 from services.gateway.core.errors import api, error_body
 from services.gateway.core.http import json_response
 from services.gateway.core.openapi import http_routes, spec_of, written_out
@@ -19,6 +20,7 @@ from services.gateway.core.pages import Page
 from services.gateway.core.security import http
 from services.gateway.evaluations import routes as evaluations
 from services.gateway.ops import routes as ops
+from services.gateway.organisations import routes as organisations
 from services.gateway.public import routes as public
 from services.gateway.reporting import routes as reporting
 from services.gateway.requests import routes as requests
@@ -34,8 +36,9 @@ OPENAPI_OPERATION = {
 
 # The bases are named through their modules: `nameko run services.gateway.service` runs every class
 # in this module's namespace that has entrypoints, so no routes class may be imported here by name.
-class GatewayService(public.PublicRoutes, staff.StaffRoutes, requests.RequestRoutes, evaluations.EvaluationRoutes,
-                     reporting.ReportingRoutes, ops.OpsRoutes, accounts.AccountRoutes):
+class GatewayService(public.PublicRoutes, staff.StaffRoutes, activities.ActivityPages, requests.RequestRoutes,
+                     evaluations.EvaluationRoutes, reporting.ReportingRoutes, ops.OpsRoutes,
+                     organisations.OrganisationRoutes, accounts.AccountRoutes):
     name = "gateway"
 
     config = Config()

@@ -1,6 +1,6 @@
 """What clients of the registration service may import: the schemas of its RPC inputs and outputs
-(the gateway describes its JSON API with them), and the choices a registration form offers."""
-from services.registration.domain import NEEDS_FLAGS, NEEDS_TEXTS, ORGANISATION_KINDS
+(the gateway describes its JSON API with them), and the choices a registration or activity form offers."""
+from services.registration.domain import KINDS, NEEDS_FLAGS, NEEDS_TEXTS, ORGANISATION_KINDS, STAGED_ORG_TYPES
 from services.registration.schemas import (
     ActivityInputSchema,
     ActivityUpdateSchema,
@@ -10,6 +10,7 @@ from services.registration.schemas import (
     OrganisationInputSchema,
     OrganisationUpdateSchema,
     OrganisationViewSchema,
+    PostponeActivitySchema,
     PublicActivitySchema,
     PublicRegistrationSchema,
     RegistrationRequestSchema,
@@ -18,9 +19,9 @@ from services.registration.schemas import (
 )
 
 __all__ = [
-    "NEEDS_FLAGS", "NEEDS_TEXTS", "ORGANISATION_KINDS",
+    "KINDS", "NEEDS_FLAGS", "NEEDS_TEXTS", "ORGANISATION_KINDS", "STAGED_ORG_TYPES",
     "ActivityInputSchema", "ActivityUpdateSchema", "ActivityViewSchema", "AttendanceSchema",
     "CancelActivitySchema", "OrganisationInputSchema", "OrganisationUpdateSchema", "OrganisationViewSchema",
-    "PublicActivitySchema", "PublicRegistrationSchema", "RegistrationRequestSchema",
+    "PostponeActivitySchema", "PublicActivitySchema", "PublicRegistrationSchema", "RegistrationRequestSchema",
     "RegistrationResultSchema", "StaffRegistrationSchema",
 ]

@@ -35,6 +35,8 @@ KINDS = (
     "lerend_netwerk", "infosessie", "inspiratiedag", "leerreis", "innovatielab", "trefdag",
 )
 ORGANISATION_KINDS = {"individual": "individu", "informal_initiative": "civiel_scw"}
+# the types a participant may give an organisation that is not listed (an individual has none)
+STAGED_ORG_TYPES = tuple(t for t in ORG_TYPES if t != "individu")
 NEEDS_FLAGS = ("accessibility", "sign_language_interpreter", "childcare")
 NEEDS_TEXTS = ("dietary", "other")
 
@@ -70,12 +72,14 @@ def profile_without_organisation(kind: str, policy: TargetGroupPolicy) -> OrgPro
 
 
 class Organisation:
-    def __init__(self, organisation_id, name, org_type, recognised, target_group, created_at, updated_at):
+    def __init__(self, organisation_id, name, org_type, recognised, target_group, created_at, updated_at,
+                 confirmed=True):
         self.organisation_id = organisation_id
         self.name = name
         self.org_type = org_type
         self.recognised = recognised
         self.target_group = target_group
+        self.confirmed = confirmed
         self.created_at = created_at
         self.updated_at = updated_at
 
@@ -86,7 +90,20 @@ class Organisation:
         return cls(organisation_id or new_id(), name, org_type, bool(recognised),
                    policy.target_group(org_type, recognised), now, now)
 
+    @classmethod
+    def stage(cls, name: str, org_type: str, policy: TargetGroupPolicy, now: datetime) -> Organisation:
+        """An organisation a participant named because it was not listed: kept (so its reach is not
+        lost), not recognised and not offered to others until staff confirm it."""
+        if org_type not in STAGED_ORG_TYPES:
+            raise InvalidInput("invalid organisation type",
+                               {"org_type": [f"Must be one of: {', '.join(STAGED_ORG_TYPES)}."]})
+        staged = cls.register(name, org_type, False, policy, now)
+        staged.confirmed = False
+        return staged
+
     def update(self, changes: dict, policy: TargetGroupPolicy, now: datetime) -> None:
+        if changes.get("confirmed"):
+            self.confirmed = True
         for key in ("name", "org_type", "recognised"):
             if key in changes:
                 setattr(self, key, changes[key])
@@ -242,13 +259,15 @@ def duplicate_registration() -> StateConflict:
 ACTIVITY_FIELDS = (
     "title", "description", "kind", "theme", "goal", "format", "starts_at", "ends_at", "days", "dagdelen",
     "capacity", "location", "online_link", "language", "price_eur", "reduced_price_eur",
-    "registration_opens_at", "registration_closes_at", "invitation_only",
+    "registration_opens_at", "registration_closes_at", "invitation_only", "min_participants", "repeat_of",
 )
 ACTIVITY_DEFAULTS = {
     "description": "", "goal": None, "capacity": None, "location": None, "online_link": None, "language": "nl",
     "price_eur": Decimal("0"), "reduced_price_eur": None, "registration_opens_at": None,
-    "registration_closes_at": None, "invitation_only": False,
+    "registration_closes_at": None, "invitation_only": False, "min_participants": None, "repeat_of": None,
 }
+# why an activity needs staff's attention (Activity.attention)
+FULL, MINIMUM_NOT_REACHED, NOT_COMPLETED = "full", "minimum_not_reached", "not_completed"
 CONTRACT_ACTIVITY_FIELDS = ("kind", "theme", "goal", "format", "starts_at", "ends_at", "days", "dagdelen", "capacity")
 
 
@@ -271,6 +290,9 @@ class Activity:
         self.cancel_reason = fields.pop("cancel_reason", None)
         self.cancelled_at = fields.pop("cancelled_at", None)
         self.completed_at = fields.pop("completed_at", None)
+        self.postponed_at = fields.pop("postponed_at", None)
+        self.postponed_from = fields.pop("postponed_from", None)
+        self.postpone_reason = fields.pop("postpone_reason", None)
         self.next_waitlist_seq = fields.pop("next_waitlist_seq", 1)
         self.confirmed_count = fields.pop("confirmed_count", 0)
         self.waitlisted_count = fields.pop("waitlisted_count", 0)
@@ -315,6 +337,11 @@ class Activity:
             fail("dagdelen", "Must be at least 1.")
         if self.capacity is not None and self.capacity < 0:
             fail("capacity", "Must be at least 0.")
+        if self.min_participants is not None:
+            if self.min_participants < 1:
+                fail("min_participants", "Must be at least 1.")
+            elif self.capacity is not None and self.min_participants > self.capacity:
+                fail("min_participants", "Must not exceed capacity.")
         if self.format == "online" and not self.online_link:
             fail("online_link", "Required for an online activity.")
         if self.price_eur is None or self.price_eur < 0:
@@ -373,6 +400,45 @@ class Activity:
                 self._cancel(registration, "system", now)
                 cancelled.append(registration)
         return cancelled
+
+    def postpone(self, starts_at: datetime, ends_at: datetime, reason: str, now: datetime) -> None:
+        """Verdaagd: new dates, the registrations kept. The first planned start is remembered, so a
+        second postponement still shows when it was meant to be."""
+        self._require_scheduled("postpone it")
+        if starts_at == self.starts_at and ends_at == self.ends_at:
+            raise InvalidInput("same dates", {"starts_at": ["Give new dates."]})
+        if self.postponed_from is None:
+            self.postponed_from = self.starts_at
+        previous = (self.starts_at, self.ends_at, self.registration_closes_at, self.registration_opens_at)
+        self.starts_at, self.ends_at = starts_at, ends_at
+        # a registration deadline or opening tied to the old dates would no longer fit: it follows the start
+        if self.registration_closes_at is not None and self.registration_closes_at > ends_at:
+            self.registration_closes_at = None
+        if self.registration_opens_at is not None and self.registration_opens_at >= starts_at:
+            self.registration_opens_at = None
+        try:
+            self.check()
+        except InvalidInput:
+            self.starts_at, self.ends_at, self.registration_closes_at, self.registration_opens_at = previous
+            raise
+        self.postponed_at = now
+        self.postpone_reason = reason
+        self.updated_at = now
+
+    def attention(self, now: datetime) -> list[str]:
+        """What staff should look at: full, the minimum not reached before the start, or ended and
+        not completed."""
+        if self.status != SCHEDULED:
+            return []
+        reasons = []
+        if self.capacity is not None and self.confirmed_count >= self.capacity and not self.ended(now):
+            reasons.append(FULL)
+        if self.min_participants is not None and self.confirmed_count < self.min_participants \
+                and now < self.starts_at:
+            reasons.append(MINIMUM_NOT_REACHED)
+        if self.ended(now):
+            reasons.append(NOT_COMPLETED)
+        return reasons
 
     def complete(self, now: datetime) -> None:
         self._require_scheduled("complete it")
@@ -508,6 +574,24 @@ class Activity:
             raise StateConflict(f"cannot cancel a registration: the activity is {self.status}")
         self._cancel(registration, by, now)
         return self._promote(now)
+
+    def promote_by_hand(self, registration: Registration, now: datetime) -> bool:
+        """Staff give a waitlisted person a seat, whatever their place on the list; with no seat
+        free the capacity grows by one. Returns whether it did."""
+        self._require_scheduled("promote a registration")
+        self._own(registration)
+        if registration.status != WAITLISTED:
+            raise StateConflict(f"cannot promote a {registration.status} registration: only a waitlisted one")
+        raised = not self._has_free_seat()
+        if raised:
+            self.capacity += 1
+        registration.status = CONFIRMED
+        registration.waitlist_seq = None
+        registration.updated_at = now
+        self.waitlisted_count -= 1
+        self.confirmed_count += 1
+        self.updated_at = now
+        return raised
 
     def _cancel(self, registration: Registration, by: str, now: datetime) -> None:
         if registration.status == CONFIRMED:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     text,
+    true,
 )
 from sqlalchemy.orm import registry, relationship
 
@@ -31,6 +32,8 @@ organisations = Table(
     Column("org_type", String(40), nullable=False),
     Column("recognised", Boolean, nullable=False),
     Column("target_group", String(20), nullable=False),
+    # false: named on the public form ("not listed"), waiting for staff to confirm it
+    Column("confirmed", Boolean, nullable=False, server_default=true()),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_organisations_name", "name"),
@@ -64,6 +67,11 @@ activities = Table(
     Column("cancel_reason", String(200), nullable=True),
     Column("cancelled_at", UtcDateTime, nullable=True),
     Column("completed_at", UtcDateTime, nullable=True),
+    Column("min_participants", Integer, nullable=True),
+    Column("repeat_of", String(36), nullable=True),  # the activity this one repeats (herneming)
+    Column("postponed_at", UtcDateTime, nullable=True),
+    Column("postponed_from", UtcDateTime, nullable=True),  # the start first planned (verdaagd)
+    Column("postpone_reason", String(200), nullable=True),
     Column("next_waitlist_seq", Integer, nullable=False),
     # seat counters kept by the domain (Activity), so registering loads no registration
     Column("confirmed_count", Integer, nullable=False, server_default=text("0")),

@@ -44,6 +44,14 @@ def organisations_by_name(session) -> list[Organisation]:
     ).scalars())
 
 
+def organisation_named(session, name: str) -> Organisation | None:
+    """The organisation of that name, whatever its case and spacing; a confirmed one first. (Read
+    whole: a new organisation is named rarely, and the directory is a few hundred rows.)"""
+    wanted = domain.normalise_name(name)
+    candidates = [o for o in organisations_by_name(session) if domain.normalise_name(o.name) == wanted]
+    return min(candidates, key=lambda o: (not o.confirmed, o.created_at), default=None)
+
+
 def organisation_names(session, organisation_ids) -> dict[str, str]:
     if not organisation_ids:
         return {}

@@ -21,7 +21,7 @@ from kernel.fields import (
 )
 from kernel.inputs import INVITATION_CODE_PATTERN
 from kernel.rules import LANGUAGES
-from services.registration.domain import KINDS, ORGANISATION_KINDS
+from services.registration.domain import KINDS, ORGANISATION_KINDS, STAGED_ORG_TYPES
 
 
 def _one_of(choices, **kwargs):
@@ -38,7 +38,17 @@ class OrganisationInputSchema(StrictSchema):
 
 
 class OrganisationUpdateSchema(NotEmpty, OrganisationInputSchema):
-    """Partial: any subset of the input fields (at least one)."""
+    """Partial: any subset of the input fields (at least one); `confirmed: true` confirms an
+    organisation a participant named on the public form."""
+
+    confirmed = fields.Boolean(validate=validate.Equal(True, error="Only true: a confirmed organisation stays so."))
+
+
+class NewOrganisationSchema(StrictSchema):
+    """An organisation the participant did not find in the list."""
+
+    name = required_text(200)
+    org_type = _one_of(STAGED_ORG_TYPES, required=True)
 
 
 class OrganisationViewSchema(Schema):
@@ -47,6 +57,7 @@ class OrganisationViewSchema(Schema):
     org_type = fields.String(validate=validate.OneOf(ORG_TYPES))
     recognised = fields.Boolean()
     target_group = fields.String(validate=validate.OneOf(TARGET_GROUPS))
+    confirmed = fields.Boolean(metadata={"description": "false: named by a participant, not yet confirmed by staff"})
     created_at = fields.AwareDateTime(format="iso")
     updated_at = fields.AwareDateTime(format="iso")
 
@@ -85,6 +96,9 @@ class ActivityInputSchema(StrictSchema):
     registration_opens_at = _when(allow_none=True, load_default=None)
     registration_closes_at = _when(allow_none=True, load_default=None)
     invitation_only = fields.Boolean(load_default=False)
+    min_participants = fields.Integer(strict=True, allow_none=True, load_default=None,
+                                      validate=validate.Range(min=1))
+    repeat_of = NullableTrimmed(allow_none=True, load_default=None, validate=validate.Length(max=36))
 
 
 class ActivityUpdateSchema(NotEmpty, ActivityInputSchema):
@@ -92,6 +106,14 @@ class ActivityUpdateSchema(NotEmpty, ActivityInputSchema):
 
 
 class CancelActivitySchema(StrictSchema):
+    reason = required_text(200)
+
+
+class PostponeActivitySchema(StrictSchema):
+    """Verdaagd: the new dates and why."""
+
+    starts_at = _when(required=True)
+    ends_at = _when(required=True)
     reason = required_text(200)
 
 
@@ -139,6 +161,14 @@ class ActivityViewSchema(PublicActivitySchema):
     registration_closes_at_effective = fields.AwareDateTime(format="iso")
     invitation_code = fields.String(allow_none=True)
     cancel_reason = fields.String(allow_none=True)
+    min_participants = fields.Integer(allow_none=True)
+    repeat_of = fields.String(allow_none=True)
+    postponed_at = fields.AwareDateTime(format="iso", allow_none=True)
+    postponed_from = fields.AwareDateTime(format="iso", allow_none=True)
+    postpone_reason = fields.String(allow_none=True)
+    attention = fields.List(fields.String(), metadata={
+        "description": "why staff should look at it: full, minimum_not_reached (before the start), "
+                       "not_completed (ended, still scheduled)"})
     created_at = fields.AwareDateTime(format="iso")
     updated_at = fields.AwareDateTime(format="iso")
 
@@ -173,11 +203,18 @@ class RegistrationRequestSchema(StrictSchema):
     invitation_code = fields.String(allow_none=True, load_default=None, validate=validate.Regexp(
         INVITATION_CODE_PATTERN, error="Not an invitation code: letters, digits, - and _ only."))
     begeleider = fields.Nested(BegeleiderSchema, allow_none=True, load_default=None)
+    new_organisation = fields.Nested(NewOrganisationSchema, allow_none=True, load_default=None, metadata={
+        "description": "an organisation not in the directory: kept for staff to confirm"})
 
     @validates_schema
     def _email_or_begeleider(self, data, **kwargs):
         if not data.get("email") and not data.get("begeleider"):
             raise ValidationError("Required unless a begeleider registers on your behalf.", "email")
+
+    @validates_schema
+    def _one_organisation(self, data, **kwargs):
+        if data.get("organisation_id") and data.get("new_organisation"):
+            raise ValidationError("Give an organisation from the directory or a new one, not both.", "new_organisation")
 
 
 class RegistrationResultSchema(Schema):

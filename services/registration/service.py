@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import secrets
+import uuid
 
 from nameko.dependency_providers import Config
 from nameko.rpc import rpc
+from sqlalchemy.exc import IntegrityError
 
 from kernel import health
 from kernel.config import ROOT, secret_key
@@ -32,6 +34,7 @@ _activity_update = schemas.ActivityUpdateSchema()
 _activity_view = schemas.ActivityViewSchema()
 _public_activity = schemas.PublicActivitySchema()
 _cancel_activity = schemas.CancelActivitySchema()
+_postpone_activity = schemas.PostponeActivitySchema()
 _registration_request = schemas.RegistrationRequestSchema()
 _registration_result = schemas.RegistrationResultSchema()
 _public_registration = schemas.PublicRegistrationSchema()
@@ -60,6 +63,10 @@ def _activity_fields(activity: Activity, now) -> dict:
         registration_closes_at_effective=activity.registration_closes_at_effective,
         invitation_code=activity.invitation_code if activity.invitation_only else None,
         cancel_reason=activity.cancel_reason,
+        postponed_at=activity.postponed_at,
+        postponed_from=activity.postponed_from,
+        postpone_reason=activity.postpone_reason,
+        attention=activity.attention(now),
         created_at=activity.created_at,
         updated_at=activity.updated_at,
     )
@@ -119,22 +126,48 @@ class RegistrationService(health.HealthRpc):
             return organisation_view(repository.organisation(uow.session, organisation_id))
 
     @rpc
-    def list_organisations(self):
+    def list_organisations(self, include_staged=False):
+        """The directory by name; organisations named by participants and not yet confirmed only with
+        `include_staged` (staff), so the public forms never offer someone's typo to others."""
         with self.db.read() as session:
-            found = repository.organisations_by_name(session)
+            found = [o for o in repository.organisations_by_name(session) if o.confirmed or include_staged is True]
             return sorted((organisation_view(o) for o in found), key=lambda o: (o["name"].casefold(), o["name"]))
+
+    def _named_organisation(self, uow, named: dict, now) -> Organisation:
+        """The organisation a participant did not find in the list: one of the directory with that name
+        after all (a second participant of a staged one included), else staged for staff to confirm."""
+        found = repository.organisation_named(uow.session, named["name"])
+        if found is not None:
+            return found
+        staged = Organisation.stage(named["name"], named["org_type"], self._policy(), now)
+        uow.session.add(staged)
+        uow.emit("organisation.registered", _organisation_event(staged))
+        return staged
 
     # --- activities ----------------------------------------------------------------------------------------
 
     @rpc
-    def create_activity(self, payload):
+    def create_activity(self, payload, activity_id=None):
+        """Schedule an activity. `activity_id`, a uuid the caller chose (a form's hidden field), makes the
+        call idempotent: once that activity exists, the same call answers it and schedules nothing."""
         data = load(_activity_input, payload)
+        if activity_id is not None and not _is_uuid(activity_id):
+            raise ValidationFailed("invalid activity id", {"activity_id": ["Must be a UUID."]})
         now = utcnow()
-        with domain_errors(), self.db.unit_of_work() as uow:
-            activity = Activity.schedule(data, now)
-            uow.session.add(activity)
-            uow.emit("activity.scheduled", activity.scheduled_event())
-            return activity_view(activity, now)
+        try:
+            with domain_errors(), self.db.unit_of_work() as uow:
+                existing = activity_id and repository.find_activity(uow.session, activity_id)
+                if existing:
+                    return activity_view(existing, now)
+                _check_repeated(uow.session, data.get("repeat_of"))
+                activity = Activity.schedule(data, now, activity_id)
+                uow.session.add(activity)
+                uow.emit("activity.scheduled", activity.scheduled_event())
+                return activity_view(activity, now)
+        except IntegrityError:  # the same call, at the same moment, scheduled it first
+            if activity_id is None:
+                raise
+            return self.get_activity(activity_id)
 
     @rpc
     def update_activity(self, activity_id, payload):
@@ -142,6 +175,8 @@ class RegistrationService(health.HealthRpc):
         now = utcnow()
         with domain_errors(), self.db.unit_of_work() as uow:
             activity = repository.activity(uow.session, activity_id, lock=True)
+            if data.get("repeat_of") is not None:
+                _check_repeated(uow.session, data["repeat_of"], activity.activity_id)
             promoted = activity.update(data, now)
             uow.emit("activity.updated", activity.scheduled_event())
             for registration in promoted:
@@ -158,6 +193,17 @@ class RegistrationService(health.HealthRpc):
             uow.emit("activity.cancelled", {"activity_id": activity.activity_id, "reason": data["reason"]})
             for registration in cancelled:
                 uow.emit("registration.cancelled", _cancelled_event(registration))
+            return activity_view(activity, now)
+
+    @rpc
+    def postpone_activity(self, activity_id, payload):
+        """Verdaagd: new dates for everyone registered (activity.updated tells them)."""
+        data = load(_postpone_activity, payload)
+        now = utcnow()
+        with domain_errors(), self.db.unit_of_work() as uow:
+            activity = repository.activity(uow.session, activity_id, lock=True)
+            activity.postpone(data["starts_at"], data["ends_at"], data["reason"], now)
+            uow.emit("activity.updated", activity.scheduled_event())
             return activity_view(activity, now)
 
     @rpc
@@ -220,6 +266,8 @@ class RegistrationService(health.HealthRpc):
                 if organisation is None:
                     raise ValidationFailed("unknown organisation", {"organisation_id": ["Unknown organisation."]})
                 profile = organisation.profile
+            elif data["new_organisation"] is not None:
+                profile = self._named_organisation(uow, data["new_organisation"], now).profile
             else:
                 profile = domain.profile_without_organisation(data["organisation_kind"], self._policy())
             begeleider = data["begeleider"]
@@ -280,6 +328,18 @@ class RegistrationService(health.HealthRpc):
     @rpc
     def cancel_registration(self, registration_id):
         return self._cancel_registration(registration_id=registration_id, by="staff", view=None)
+
+    @rpc
+    def promote_registration(self, registration_id):
+        """Staff give a waitlisted person a seat by hand (the capacity grows by one when none is free)."""
+        now = utcnow()
+        with domain_errors(), self.db.unit_of_work() as uow:
+            activity, registration = repository.registration(uow.session, registration_id=registration_id)
+            if activity.promote_by_hand(registration, now):
+                uow.emit("activity.updated", activity.scheduled_event())
+            uow.emit("registration.confirmed", _confirmed_event(registration))
+            return _staff_registration_view(
+                registration, repository.find_person(uow.session, registration.person_id), None)
 
     def _cancel_registration(self, by: str, view, registration_id=None, token=None):
         now = utcnow()
@@ -504,6 +564,14 @@ def _organisation_event(organisation: Organisation) -> dict:
     }
 
 
+def _check_repeated(session, repeat_of: str | None, activity_id: str | None = None) -> None:
+    """A herneming repeats an activity that exists, and not itself."""
+    if repeat_of is None:
+        return
+    if repeat_of == activity_id or repository.find_activity(session, repeat_of) is None:
+        raise ValidationFailed("unknown activity", {"repeat_of": ["Unknown activity."]})
+
+
 def _confirmed_event(registration: Registration) -> dict:
     return {"registration_id": registration.registration_id, "activity_id": registration.activity_id}
 
@@ -562,6 +630,13 @@ def _address(email) -> str:
     if not isinstance(email, str) or "@" not in email or len(email.strip()) > 254:
         raise ValidationFailed("invalid email address", {"email": ["Not a valid email address."]})
     return domain.normalise_email(email)
+
+
+def _is_uuid(value) -> bool:
+    try:
+        return isinstance(value, str) and str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
 
 
 def _iso(moment) -> str | None:

@@ -1,6 +1,7 @@
 """What clients of the requests service may import: the schemas of its RPC inputs and outputs, the
-statuses a request goes through and the largest page of the staff desk's list."""
-from services.requests.domain import STATUSES
+statuses a request goes through (and those in which notes may be added), each action's transition,
+the forms a delivery takes, and the largest page of the staff desk's list."""
+from services.requests.domain import DELIVERY_FORMS, NOTE_STATUSES, STATUSES, TRANSITIONS
 from services.requests.schemas import (
     MAX_PAGE_SIZE,
     AcceptSchema,
@@ -22,7 +23,8 @@ from services.requests.schemas import (
 )
 
 __all__ = [
-    "STATUSES", "MAX_PAGE_SIZE", "AcceptSchema", "ContactSchema", "DeclineSchema", "DeliverySchema",
+    "STATUSES", "NOTE_STATUSES", "TRANSITIONS", "DELIVERY_FORMS", "MAX_PAGE_SIZE", "AcceptSchema", "ContactSchema",
+    "DeclineSchema", "DeliverySchema",
     "ExploreSchema", "NoteSchema", "PublicIntakeSchema", "ReceiptSchema", "RequestFiltersSchema",
     "RequestViewSchema", "StaffInputSchema", "StaffIntakeSchema", "StaffUpdateSchema", "StaffViewSchema",
     "SuggestionSchema", "TagsSchema",

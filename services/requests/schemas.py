@@ -24,6 +24,12 @@ from services.requests.domain import CHANNELS, DELIVERY_FORMS, STATUSES
 PHONE_PATTERN = r"^\+?[0-9 ()./-]{6,40}$"
 
 
+def form_key():
+    """A key of the form that sent the input (a uuid4): the same key again changes nothing twice."""
+    return fields.UUID(allow_none=True, load_default=None,
+                       metadata={"description": "a key of the form that sent it: sent again, nothing is done twice"})
+
+
 # --- intake --------------------------------------------------------------------------------------------------
 
 
@@ -72,6 +78,7 @@ class StaffIntakeSchema(_IntakeSchema):
                          metadata={"description": "optional for staff intake (a phone request may have none)"})
     goal = goal_code(load_default=None)
     channel = fields.String(load_default="phone", validate=validate.OneOf(CHANNELS))
+    idempotency_key = form_key()
 
 
 class ReceiptSchema(Schema):
@@ -92,6 +99,7 @@ class ExploreSchema(StrictSchema):
 class NoteSchema(StrictSchema):
     text = required_text(10000)
     staff_id = fields.String(allow_none=True, load_default=None, validate=validate.Length(min=1, max=64))
+    idempotency_key = form_key()
 
 
 class AcceptSchema(StrictSchema):
@@ -118,6 +126,7 @@ class DeliverySchema(StrictSchema):
     participants = _count()
     participations = _count(metadata={"description": "person-dagdelen or person-days; at least participants"})
     description = optional_text(2000)
+    idempotency_key = form_key()
 
 
 class TagsSchema(NotEmpty, StrictSchema):
@@ -165,6 +174,7 @@ class StaffInputSchema(StrictSchema):
     email = EmailAddress(allow_none=True, load_default=None, validate=validate.Length(max=254))
     themes = fields.List(Trimmed(validate=validate.Length(min=1, max=80)), required=True,
                          validate=validate.Length(max=50), metadata={"description": "expertise themes"})
+    idempotency_key = form_key()
 
 
 class StaffUpdateSchema(NotEmpty, StrictSchema):

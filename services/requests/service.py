@@ -32,6 +32,7 @@ from services.requests.domain import Request, StaffMember
 log = logging.getLogger(__name__)
 
 OVERDUE_CHECK_SECONDS = 300
+FORM_KEYS = "requests.form_keys"  # the consumer name under which the forms' idempotency keys are claimed
 
 _public_intake = schemas.PublicIntakeSchema()
 _staff_intake = schemas.StaffIntakeSchema()
@@ -75,6 +76,12 @@ def request_view(request: Request, now: datetime, schema=_request_view) -> dict:
     view["allowed_actions"] = [action for action in domain.TRANSITIONS if request.can(action)]
     view["totals"] = request.totals()
     return view
+
+
+def first_time(uow, key) -> bool:
+    """False when a form's idempotency key (schemas.form_key) was used before: the form was sent twice.
+    Claimed in the caller's transaction, so a change that fails leaves the key unused."""
+    return key is None or uow.claim({"event_id": str(key)}, consumer=FORM_KEYS)
 
 
 def staff_view(member: StaffMember, load_count: int) -> dict:
@@ -132,9 +139,13 @@ class RequestsService(health.HealthRpc):
         )
 
     def _receive(self, data: dict, channel: str) -> dict:
+        """The new request (the form's idempotency key, if any, becomes its id: sent twice, the first one)."""
         organisation = self._organisation_profile(data["organisation_id"])
         now = utcnow()
+        key = data.get("idempotency_key")
         with domain_errors(), self.db.unit_of_work() as uow:
+            if not first_time(uow, key):
+                return repository.request(uow.session, str(key)), now
             profile = domain.requester_profile(organisation, data["org_type"], self._policy())
             request = Request.receive(
                 channel=channel,
@@ -148,6 +159,7 @@ class RequestsService(health.HealthRpc):
                 language=data["language"],
                 now=now,
                 due_at=domain.answer_due_at(now, self._working_days(), self._holidays()),
+                request_id=str(key) if key else None,
             )
             uow.session.add(request)
             uow.emit("request.received", request.received_event())
@@ -194,7 +206,8 @@ class RequestsService(health.HealthRpc):
             request = repository.request(uow.session, request_id, lock=True)
             if data["staff_id"] is not None:
                 repository.staff_member(uow.session, data["staff_id"], field="staff_id")
-            request.add_note(data["text"], now, author=data["staff_id"])
+            if first_time(uow, data["idempotency_key"]):
+                request.add_note(data["text"], now, author=data["staff_id"])
             return request_view(request, now)
 
     @rpc
@@ -226,6 +239,8 @@ class RequestsService(health.HealthRpc):
         now = utcnow()
         with domain_errors(), self.db.unit_of_work() as uow:
             request = repository.request(uow.session, request_id, lock=True)
+            if not first_time(uow, data["idempotency_key"]):
+                return request_view(request, now)  # sent twice (a double click, a resubmit): recorded once
             delivery = request.deliver(
                 delivered_on=data["date"], form=data["form"], dagdelen=data["dagdelen"],
                 participants=data["participants"], participations=data["participations"],
@@ -342,8 +357,13 @@ class RequestsService(health.HealthRpc):
     def create_staff(self, payload):
         data = load(_staff_input, payload)
         now = utcnow()
+        key = data["idempotency_key"]
         with self.db.unit_of_work() as uow:
-            member = StaffMember.new(data["name"], data["themes"], now, email=data["email"])
+            if not first_time(uow, key):  # sent twice: the colleague the first one added
+                member = repository.staff_member(uow.session, str(key))
+                return staff_view(member, repository.loads(uow.session).get(member.staff_id, 0))
+            member = StaffMember.new(data["name"], data["themes"], now, email=data["email"],
+                                     staff_id=str(key) if key else None)
             uow.session.add(member)
             return staff_view(member, 0)
 

@@ -51,14 +51,14 @@ def run(base: str, year: str, token: str, activity_id: str, goal: str, before: s
         shots: str, email: str) -> dict:
     report: dict = {"steps": []}
     step = report["steps"].append
-    dashboard_url = f"{base}/staff/dashboard/{year}"
+    dashboard_url = f"{base}/staff/dashboard/{year}?lang=en"
     expected_before, expected_after = json.loads(before), json.loads(after)
     with chromium() as browser:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         page, errors = watched_page(context)
 
         step("sign in and open the dashboard")
-        staff_sign_in(page, base, f"/staff/dashboard/{year}", email)
+        staff_sign_in(page, base, f"/staff/dashboard/{year}?lang=en", email)
         check(page.url == dashboard_url, f"signing in led to {page.url}, not the dashboard")
 
         step("the breakdowns are tables of words and numbers")

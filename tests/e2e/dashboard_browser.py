@@ -63,7 +63,7 @@ def snapshot(page) -> dict:
 def run(base: str, year: str, token: str, registration_id: str, title: str, alert_id: str, email: str) -> dict:
     report: dict = {"steps": []}
     step = report["steps"].append
-    dashboard_url = f"{base}/staff/dashboard/{year}"
+    dashboard_url = f"{base}/staff/dashboard/{year}?lang=en"
     with chromium() as browser:
         context = browser.new_context()
         step("without signing in, no figures")
@@ -77,7 +77,7 @@ def run(base: str, year: str, token: str, registration_id: str, title: str, aler
         page, errors = watched_page(context)
 
         step("sign in through the staff sign-in form")
-        staff_sign_in(page, base, f"/staff/dashboard/{year}", email)
+        staff_sign_in(page, base, f"/staff/dashboard/{year}?lang=en", email)
         check(page.url == dashboard_url, f"signing in led to {page.url}, not the dashboard")
 
         step("the dashboard shows the year to date, targets, charts, tables and alerts")

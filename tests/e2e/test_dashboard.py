@@ -69,3 +69,9 @@ def test_the_live_dashboard_updates_in_place(dashboard, gateway_url):
     body = requests.get(f"{gateway_url}/api/kpis/dashboard/{year}",
                         headers={"Authorization": f"Bearer {STAFF_TOKEN}"}, timeout=10).json()
     assert body["annual"]["open_offer"]["participants"] == 2
+
+
+def test_the_live_dashboard_updates_in_place_in_french(dashboard, gateway_url):
+    year, registration_id = dashboard
+    browser_verdict("tests.e2e.dashboard_language_browser", gateway_url, str(year), STAFF_TOKEN, registration_id,
+                    create_account(gateway_url, "staff")["email"], timeout=120)

@@ -48,6 +48,19 @@ def format_when(value, language: str) -> str:
     return t.moment(moment)
 
 
+def format_period(starts, ends, language: str) -> str:
+    """From one moment to another; within one day of the centre the day is written once
+    ("7 december 2026, 09:00–17:00")."""
+    try:
+        start, end = (v if isinstance(v, datetime) else datetime.fromisoformat(str(v)) for v in (starts, ends))
+    except (TypeError, ValueError):
+        return " – ".join(format_when(v, language) for v in (starts, ends) if v)
+    if local(start).date() != local(end).date() or start.tzinfo is None or end.tzinfo is None:
+        return f"{format_when(start, language)} – {format_when(end, language)}"
+    t = translator(language)
+    return t("period_same_day", date=t.date(start), start=t.time(start), end=t.time(end))
+
+
 def format_price(value, language: str) -> str:
     """An amount in euro, the visitor's way: "€ 12,50", "€12.50", "12,50 €"."""
     try:
@@ -76,6 +89,8 @@ environment = Environment(
     extensions=["jinja2.ext.i18n"],
 )
 environment.filters["when"] = pass_context(lambda context, value: format_when(value, context["lang"]))
+environment.filters["period"] = pass_context(
+    lambda context, starts, ends: format_period(starts, ends, context["lang"]))
 environment.filters["price"] = pass_context(lambda context, value: format_price(value, context["lang"]))
 
 
@@ -132,6 +147,7 @@ class Page:
 STAFF_NAV = (
     ("/staff/activities", "staff_nav_activities", {"staff", "admin"}),
     ("/staff/requests", "staff_nav_requests", {"staff", "admin"}),
+    ("/staff/evaluations", "staff_nav_evaluations", {"staff", "admin"}),
     ("/staff/organisations", "staff_nav_organisations", {"staff", "admin"}),
     ("/staff/dashboard", "staff_nav_dashboard", {"staff", "admin"}),
     ("/staff/reports/annual", "staff_nav_report", {"staff", "admin"}),

@@ -4,6 +4,9 @@
   (nl/en/fr, no JavaScript): two 0-10 scales and three optional texts; field errors on the
   form (400); a forged or altered link 404, an answered one 409, a closed or expired one 410;
   GET never changes anything (mail scanners open links);
+- GET /staff/evaluations and /staff/evaluations/<activity_id>: the same figures as pages for staff
+  (the activities with their response rate, satisfaction and NPS; one activity's distributions as
+  bars and its comments), in the viewer's language; ?stage=midway for the tracks' midway surveys;
 - GET /api/staff/evaluations/activities[/<activity_id>[/export.csv]]: the staff figures
   (response rate, satisfaction %, NPS and the 0-10 distributions, the comments) and the answers
   as CSV (staff token; ?stage=midway for a track's midway survey).
@@ -19,12 +22,12 @@ import eventlet
 from werkzeug.wrappers import Response
 
 from kernel.errors import Conflict, DomainError, Gone, NotFound, ValidationFailed
-from services.evaluation.api import SCORES, TEXT_FIELDS, TEXT_MAX_LENGTH
+from services.evaluation.api import SCORES, STAGES, TEXT_FIELDS, TEXT_MAX_LENGTH
 from services.gateway.core import forms
 from services.gateway.core.auth import require
 from services.gateway.core.errors import api
 from services.gateway.core.openapi import operation
-from services.gateway.core.pages import Page
+from services.gateway.core.pages import Page, StaffPage, format_when
 from services.gateway.core.security import http
 from services.gateway.evaluations.openapi import COMPONENTS, STAGE_PARAMETER
 
@@ -86,6 +89,17 @@ def _private(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex"
     return response
+
+
+def _staff_stage(request) -> str | None:
+    """The survey stage a staff page shows (None: the final survey, the service's default)."""
+    stage = request.args.get("stage")
+    return stage if stage in STAGES else None
+
+
+def _pct(page: Page):
+    """A percentage for a staff page: one decimal in the viewer's way, a dash when nothing was measured."""
+    return lambda value: "–" if value is None else page.t("evaluations_pct", value=page.t.decimal(value, 1))
 
 
 def _filename(activity_id: str) -> str:
@@ -157,7 +171,39 @@ class EvaluationRoutes:
             return _private(self._link_problem(page, exc))
         return _private(page.message("ev_thanks_title", [t("ev_thanks_text")], 201))
 
-    # ------------------------------------------------------------ staff
+    # ------------------------------------------------------------ staff pages
+
+    def _titles(self) -> dict[str, str]:
+        """Activity id -> title, from the registration service (the evaluation service keeps no titles)."""
+        return {a["activity_id"]: a.get("title") or "" for a in self.registration.list_activities()}
+
+    @http("GET", "/staff/evaluations")
+    @require("staff")
+    def staff_evaluations(self, request):
+        page = StaffPage(request)
+        stage = _staff_stage(request)
+        reports = self.evaluation.list_activity_reports(stage)
+        return page.render("evaluations/staff_list.html", title=page.t("evaluations_title"), reports=reports,
+                           titles=self._titles(), stage=stage, stages=STAGES, pct=_pct(page))
+
+    @http("GET", "/staff/evaluations/<activity_id>")
+    @require("staff")
+    def staff_evaluation(self, request, activity_id):
+        page = StaffPage(request)
+        stage = _staff_stage(request)
+        try:
+            report = self.evaluation.activity_report(activity_id, stage)
+        except NotFound:
+            return page.not_found()
+        heading = self._titles().get(report["activity_id"]) or page.t(
+            "evaluations_activity_on", date=format_when(report["starts_at"], page.lang))
+        distributions = [(question, FIELD_LABELS[question], report["distribution"][question],
+                          max(report["distribution"][question].values(), default=0)) for question in SCORE_FIELDS]
+        return page.render("evaluations/staff_report.html", title=heading, r=report, stage=stage, scores=SCORES,
+                           distributions=distributions, text_fields=TEXT_FIELDS, field_labels=FIELD_LABELS,
+                           pct=_pct(page))
+
+    # ------------------------------------------------------------ staff JSON
 
     @operation("listEvaluationReports",
                "Activities with surveys, latest first: response rate, satisfaction % and NPS",

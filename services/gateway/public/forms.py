@@ -13,14 +13,17 @@ from collections.abc import Mapping
 from kernel.contract import ROLES
 from kernel.rules import LANGUAGES
 from services.gateway.core.forms import EMAIL_SHAPE, FormErrors, checked, flatten_details, text
-from services.registration.api import NEEDS_FLAGS, ORGANISATION_KINDS
+from services.registration.api import NEEDS_FLAGS, ORGANISATION_KINDS, STAGED_ORG_TYPES
 
 ORG_INDIVIDUAL = "individual"  # one of ORGANISATION_KINDS: no organisation chosen
+ORG_NOT_LISTED = "not_listed"  # the organisation is not in the list: its name and type are given
 
 # Form input names (also the HTML ids, prefixed with "f-").
 F_NAME = "name"
 F_EMAIL = "email"
 F_ORGANISATION = "organisation"
+F_NEW_ORG_NAME = "new_organisation_name"
+F_NEW_ORG_TYPE = "new_organisation_type"
 F_ROLE = "role"
 F_LANGUAGE = "language"
 F_NEEDS = "needs"
@@ -34,8 +37,8 @@ F_CODE = "code"
 
 # The order of fields on the page (and in the error summary).
 FIELD_ORDER = (
-    F_NAME, F_EMAIL, F_ORGANISATION, F_ROLE, F_LANGUAGE, F_NEEDS, F_NEEDS_DIETARY, F_NEEDS_OTHER,
-    F_BEGELEIDER, F_BEGELEIDER_NAME, F_BEGELEIDER_EMAIL, F_CONSENT, F_CODE,
+    F_NAME, F_EMAIL, F_ORGANISATION, F_NEW_ORG_NAME, F_NEW_ORG_TYPE, F_ROLE, F_LANGUAGE, F_NEEDS, F_NEEDS_DIETARY,
+    F_NEEDS_OTHER, F_BEGELEIDER, F_BEGELEIDER_NAME, F_BEGELEIDER_EMAIL, F_CONSENT, F_CODE,
 )
 
 # Where an error on a payload field (flattened with dots) shows up on the form.
@@ -45,6 +48,9 @@ PAYLOAD_TO_FORM = {
     "organisation_id": F_ORGANISATION,
     "organisation_kind": F_ORGANISATION,
     "organisation": F_ORGANISATION,
+    "new_organisation": F_NEW_ORG_NAME,
+    "new_organisation.name": F_NEW_ORG_NAME,
+    "new_organisation.org_type": F_NEW_ORG_TYPE,
     "role": F_ROLE,
     "language": F_LANGUAGE,
     "needs": F_NEEDS,
@@ -64,6 +70,8 @@ FIELD_LABELS = {
     F_NAME: "field_name",
     F_EMAIL: "field_email",
     F_ORGANISATION: "field_organisation",
+    F_NEW_ORG_NAME: "field_new_organisation_name",
+    F_NEW_ORG_TYPE: "field_new_organisation_type",
     F_ROLE: "field_role",
     F_LANGUAGE: "field_language",
     F_NEEDS: "legend_needs",
@@ -95,11 +103,17 @@ def _list(form, name: str) -> list[str]:
 
 
 def form_values(form) -> dict:
-    """What the visitor typed, normalised, to re-fill the form after an error."""
+    """What the visitor typed, normalised, to re-fill the form after an error. An organisation's name
+    typed with the list left at its first choice means the organisation is not listed."""
+    organisation = text(form, F_ORGANISATION)
+    if text(form, F_NEW_ORG_NAME) and organisation in ("", ORG_INDIVIDUAL):
+        organisation = ORG_NOT_LISTED
     return {
         F_NAME: text(form, F_NAME),
         F_EMAIL: text(form, F_EMAIL),
-        F_ORGANISATION: text(form, F_ORGANISATION),
+        F_ORGANISATION: organisation,
+        F_NEW_ORG_NAME: text(form, F_NEW_ORG_NAME),
+        F_NEW_ORG_TYPE: text(form, F_NEW_ORG_TYPE),
         F_ROLE: text(form, F_ROLE),
         F_LANGUAGE: text(form, F_LANGUAGE),
         F_NEEDS: [n for n in _list(form, F_NEEDS) if n in NEEDS_FLAGS],
@@ -139,6 +153,9 @@ def to_payload(values: Mapping, default_language: str = "nl") -> dict:
     }
     if organisation in ORGANISATION_KINDS:
         payload["organisation_kind"] = organisation
+    elif organisation == ORG_NOT_LISTED:
+        payload["new_organisation"] = {"name": values.get(F_NEW_ORG_NAME) or "",
+                                       "org_type": values.get(F_NEW_ORG_TYPE) or ""}
     else:
         payload["organisation_id"] = organisation
     return payload
@@ -156,7 +173,12 @@ def check(values: Mapping, t, organisation_ids=None) -> RegistrationFormErrors:
     elif not EMAIL_SHAPE.match(email):
         errors.add(F_EMAIL, t("err_email_invalid"))
     organisation = values.get(F_ORGANISATION)
-    if organisation and organisation not in ORGANISATION_KINDS and organisation_ids is not None:
+    if organisation == ORG_NOT_LISTED:
+        if not values.get(F_NEW_ORG_NAME):
+            errors.add(F_NEW_ORG_NAME, t("err_new_organisation_name_required"))
+        if values.get(F_NEW_ORG_TYPE) not in STAGED_ORG_TYPES:
+            errors.add(F_NEW_ORG_TYPE, t("err_new_organisation_type_required"))
+    elif organisation and organisation not in ORGANISATION_KINDS and organisation_ids is not None:
         if organisation not in organisation_ids:
             errors.add(F_ORGANISATION, t("err_choice_invalid"))
     if values.get(F_ROLE) and values[F_ROLE] not in ROLES:

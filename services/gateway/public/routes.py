@@ -126,6 +126,7 @@ class PublicRoutes:
 
         context = dict(
             a=activity, organisations=organisations, invitation_code=code, roles=forms.ROLES,
+            staged_org_types=forms.STAGED_ORG_TYPES,
             needs=forms.NEEDS_FLAGS, field_labels=forms.FIELD_LABELS, errors=None, general_errors=[],
         )
         if not posted:  # GET and HEAD only show

@@ -1,8 +1,10 @@
 """How the gateway shows reporting's live dashboard (services/reporting/dashboard.py): labels,
-numbers for people and the geometry of the monthly bar charts (inline SVG, no library).
+numbers for people and the geometry of the monthly bar charts (inline SVG, no library), in the
+viewer's language (`t`, a translator: every word from the pages' catalogs).
 
 static/dashboard.js repeats `show`, `bars` and `breakdown_rows` to update the page in place: keep
-the two in step (the end-to-end tests compare a page updated in place with a fresh render).
+the two in step (the end-to-end tests compare a page updated in place with a fresh render). The
+script takes its words and the language's number separators from the page (`script_words`).
 """
 from __future__ import annotations
 
@@ -10,71 +12,66 @@ import json
 import math
 from datetime import date
 
+from babel import dates, numbers
+
 from kernel.contract import ORG_TYPES, TARGET_GROUPS
-from services.gateway.core.i18n import translator
 from services.gateway.reporting.report_view import DASH, RULE_SIGNS, STATUS_MARKS
 
-LANGUAGE = "en"  # the dashboard page is written in English (its template and script)
-_ENGLISH = translator(LANGUAGE)
-
 NBSP = "\u00a0"
-STATUS_WORDS = {"met": "met", "missed": "missed", "not_measured": "not measured"}
-MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-               "October", "November", "December")
-ACTIVITY_STATUS = {"scheduled": "scheduled", "completed": "completed", "cancelled": "cancelled"}
+ACTIVITY_STATUSES = ("scheduled", "completed", "cancelled")  # each with its word, dashboard_status_<status>
 
 TARGETS = {  # kpi -> (label, kind)
-    "satisfaction_pct": ("Satisfaction (open offer)", "pct"),
-    "nps": ("Net Promoter Score (open offer)", "score"),
-    "recognised_reach_pct": ("Recognised organisations reached (both tracks)", "pct"),
+    "satisfaction_pct": ("dashboard_target_satisfaction_pct", "pct"),
+    "nps": ("dashboard_target_nps", "score"),
+    "recognised_reach_pct": ("dashboard_target_recognised_reach_pct", "pct"),
 }
 ALERT_REASONS = {
-    "activity_satisfaction_pct": "satisfaction below {satisfaction}{nbsp}%",
-    "activity_nps": "NPS below {nps}",
+    "activity_satisfaction_pct": "dashboard_reason_satisfaction",
+    "activity_nps": "dashboard_reason_nps",
 }
 
 # (path in the JSON answer, label, kind) of the year-to-date figures
 FIGURES = (
-    ("annual.open_offer.activities", "Activities held (completed)", "count"),
-    ("annual.open_offer.cancelled_activities", "Activities cancelled", "count"),
-    ("annual.open_offer.dagdelen", "Dagdelen (half-days), open offer", "count"),
-    ("annual.open_offer.participants", "Participants, open offer", "count"),
-    ("annual.open_offer.unique_participants", "Unique participants", "count"),
-    ("annual.open_offer.participations", "Participations (person-days)", "count"),
-    ("annual.open_offer.organisations_reached", "Organisations reached, open offer", "count"),
-    ("annual.open_offer.coordinators_pct", "Coordinators among participants", "pct"),
-    ("annual.open_offer.evaluations", "Evaluations answered", "count"),
-    ("annual.demand_driven.requests_received", "Requests received (demand-driven)", "count"),
-    ("annual.demand_driven.requests_delivered", "Requests delivered", "count"),
-    ("annual.demand_driven.dagdelen", "Dagdelen, demand-driven", "count"),
-    ("annual.demand_driven.participants", "Participants, demand-driven", "count"),
-    ("annual.totals.activities", "Activities, both tracks (held + requests delivered)", "count"),
-    ("annual.totals.participants", "Participants, both tracks", "count"),
-    ("annual.totals.organisations_reached_tracks_added", "Organisations reached, the tracks added up", "count"),
-    ("annual.totals.recognised_reach.reached", "Recognised organisations reached", "count"),
-    ("annual.totals.recognised_reach.total", "Recognised organisations registered", "count"),
+    ("annual.open_offer.activities", "dashboard_fig_oo_activities", "count"),
+    ("annual.open_offer.cancelled_activities", "dashboard_fig_oo_cancelled", "count"),
+    ("annual.open_offer.dagdelen", "dashboard_fig_oo_dagdelen", "count"),
+    ("annual.open_offer.participants", "dashboard_fig_oo_participants", "count"),
+    ("annual.open_offer.unique_participants", "dashboard_fig_oo_unique_participants", "count"),
+    ("annual.open_offer.participations", "dashboard_fig_oo_participations", "count"),
+    ("annual.open_offer.organisations_reached", "dashboard_fig_oo_organisations_reached", "count"),
+    ("annual.open_offer.coordinators_pct", "dashboard_fig_oo_coordinators_pct", "pct"),
+    ("annual.open_offer.evaluations", "dashboard_fig_oo_evaluations", "count"),
+    ("annual.demand_driven.requests_received", "dashboard_fig_dd_requests_received", "count"),
+    ("annual.demand_driven.requests_delivered", "dashboard_fig_dd_requests_delivered", "count"),
+    ("annual.demand_driven.dagdelen", "dashboard_fig_dd_dagdelen", "count"),
+    ("annual.demand_driven.participants", "dashboard_fig_dd_participants", "count"),
+    ("annual.totals.activities", "dashboard_fig_totals_activities", "count"),
+    ("annual.totals.participants", "dashboard_fig_totals_participants", "count"),
+    ("annual.totals.organisations_reached_tracks_added", "dashboard_fig_totals_organisations_tracks_added", "count"),
+    ("annual.totals.recognised_reach.reached", "dashboard_fig_totals_recognised_reached", "count"),
+    ("annual.totals.recognised_reach.total", "dashboard_fig_totals_recognised_total", "count"),
 )
 
 # (key in a month row, label, kind)
 MONTH_COLUMNS = (
-    ("activities", "Activities held", "count"),
-    ("cancelled_activities", "Cancelled", "count"),
-    ("dagdelen", "Dagdelen", "count"),
-    ("participants", "Participants", "count"),
-    ("participations", "Participations", "count"),
-    ("evaluations", "Evaluations answered", "count"),
-    ("satisfaction_pct", "Satisfaction", "pct"),
-    ("nps", "NPS", "score"),
-    ("requests_received", "Requests received", "count"),
-    ("requests_delivered", "Requests delivered", "count"),
+    ("activities", "dashboard_month_activities", "count"),
+    ("cancelled_activities", "dashboard_month_cancelled", "count"),
+    ("dagdelen", "dashboard_month_dagdelen", "count"),
+    ("participants", "dashboard_month_participants", "count"),
+    ("participations", "dashboard_month_participations", "count"),
+    ("evaluations", "dashboard_month_evaluations", "count"),
+    ("satisfaction_pct", "dashboard_month_satisfaction", "pct"),
+    ("nps", "dashboard_month_nps", "score"),
+    ("requests_received", "dashboard_month_requests_received", "count"),
+    ("requests_delivered", "dashboard_month_requests_delivered", "count"),
 )
 
 # (key in a month row, chart title, kind)
 CHARTS = (
-    ("participants", "Participants per month", "count"),
-    ("activities", "Activities held per month", "count"),
-    ("dagdelen", "Dagdelen per month", "count"),
-    ("satisfaction_pct", "Satisfaction per month", "pct"),
+    ("participants", "dashboard_chart_participants", "count"),
+    ("activities", "dashboard_chart_activities", "count"),
+    ("dagdelen", "dashboard_chart_dagdelen", "count"),
+    ("satisfaction_pct", "dashboard_chart_satisfaction", "pct"),
 )
 
 # The 1.1 breakdowns, one table each: (id, caption, section of `annual`, what the rows are, columns).
@@ -123,14 +120,20 @@ def _threshold(value) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def show(value, kind: str) -> str:
-    """A figure for people: a dash for nothing measured, counts with thousands separators,
-    percentages with one decimal."""
+def show(value, kind: str, t) -> str:
+    """A figure for people: a dash for nothing measured, counts with the language's thousands
+    separators, percentages with one decimal."""
     if value is None:
         return DASH
     if kind == "pct":
-        return f"{_ENGLISH.decimal(value, 1)}{NBSP}%"
-    return _ENGLISH.decimal(int(value))
+        return f"{t.decimal(value, 1)}{NBSP}%"
+    return t.decimal(int(value))
+
+
+def month_names(t, width: str = "wide") -> list[str]:
+    """January to December in the viewer's language ("abbreviated": Jan, jan., janv.)."""
+    names = dates.get_month_names(width, locale=t.locale)
+    return [names[month] for month in range(1, 13)]
 
 
 def get(document: dict, path: str):
@@ -149,9 +152,10 @@ def chart_top(values: list, kind: str) -> float:
     return float(max([v for v in values if v is not None] + [1]))
 
 
-def bars(values: list, kind: str) -> list[dict]:
+def bars(values: list, kind: str, t) -> list[dict]:
     """One bar per month: x, y, width, height, and where its value and month labels go."""
     top = chart_top(values, kind)
+    months = month_names(t, "abbreviated")
     out = []
     for index, value in enumerate(values):
         height = _tenth(max(float(value or 0), 0.0) / top * PLOT)
@@ -159,8 +163,8 @@ def bars(values: list, kind: str) -> list[dict]:
         y = _tenth(PAD_TOP + PLOT - height)
         out.append({
             "x": x, "y": y, "width": _tenth(BAR), "height": height,
-            "label_x": _tenth(x + BAR / 2), "label_y": _tenth(y - 5), "text": show(value, kind).replace(NBSP, ""),
-            "month": MONTH_NAMES[index][:3],
+            "label_x": _tenth(x + BAR / 2), "label_y": _tenth(y - 5), "text": show(value, kind, t).replace(NBSP, ""),
+            "month": months[index],
         })
     return out
 
@@ -169,15 +173,15 @@ def target_y(threshold: float) -> float:
     return _tenth(PAD_TOP + PLOT - threshold / 100 * PLOT)
 
 
-def charts(document: dict) -> list[dict]:
+def charts(document: dict, t) -> list[dict]:
     satisfaction = next((target for target in document["targets"] if target["kpi"] == "satisfaction_pct"), None)
     out = []
     for key, title, kind in CHARTS:
         values = [row[key] for row in document["months"]]
-        chart = {"key": key, "title": title, "kind": kind, "bars": bars(values, kind), "target": None}
+        chart = {"key": key, "title": t(title), "kind": kind, "bars": bars(values, kind, t), "target": None}
         if kind == "pct" and satisfaction is not None:
             chart["target"] = {"y": target_y(satisfaction["threshold"]),
-                               "text": f"target {_threshold(satisfaction['threshold'])}%"}
+                               "text": t("dashboard_chart_target", value=_threshold(satisfaction["threshold"]))}
         out.append(chart)
     return out
 
@@ -188,26 +192,31 @@ def target_rule(target: dict) -> str:
     return f"{RULE_SIGNS.get(target['rule'], target['rule'])} {_threshold(target['threshold'])}{unit}"
 
 
-def status_text(status: str) -> str:
-    return f"{STATUS_MARKS.get(status, '')} {STATUS_WORDS.get(status, status)}".strip()
+def status_words(t) -> dict[str, str]:
+    return {status: t(f"kpi_status.{status}") for status in STATUS_MARKS}
 
 
-def alert_reasons(row: dict, rule: dict) -> str:
-    values = {"satisfaction": _threshold(rule["satisfaction_below_pct"]), "nps": _threshold(rule["nps_below"]),
-              "nbsp": NBSP}
-    return "; ".join(ALERT_REASONS.get(kpi, kpi).format(**values) for kpi in row.get("alerts") or ())
+def status_text(status: str, t) -> str:
+    return f"{STATUS_MARKS.get(status, '')} {status_words(t).get(status, status)}".strip()
 
 
-def local_day(iso_date: str | None) -> str:
-    """2026-05-05 as 05/05/2026 (British English's short date, as the script writes it)."""
+def alert_reasons(row: dict, rule: dict, t) -> str:
+    values = {"satisfaction": _threshold(rule["satisfaction_below_pct"]), "nps": _threshold(rule["nps_below"])}
+    alerts = row.get("alerts") or ()
+    return "; ".join(t(ALERT_REASONS[kpi], **values) if kpi in ALERT_REASONS else kpi for kpi in alerts)
+
+
+def local_day(iso_date: str | None, t) -> str:
+    """2026-05-05 as the language writes a day in figures (05/05/2026, 05-05-2026), as the script does."""
     if not iso_date:
         return ""
-    return _ENGLISH.date(date.fromisoformat(iso_date), "short")
+    day = date.fromisoformat(iso_date)
+    return t("dashboard_day", day=f"{day.day:02d}", month=f"{day.month:02d}", year=f"{day.year:04d}")
 
 
-def generated_at(moment) -> str:
+def generated_at(moment, t) -> str:
     """The time the figures are from, 13:05:09 (as the script writes it when it updates them)."""
-    return _ENGLISH.time(moment, "medium")
+    return t.time(moment, "medium")
 
 
 def row_labels(rows: str, t) -> dict[str, str]:
@@ -248,18 +257,40 @@ def breakdowns(document: dict, t) -> list[dict]:
     return out
 
 
-def context(document: dict) -> dict:
-    """What the template needs besides the document."""
-    t = _ENGLISH
+def script_words(document: dict, t) -> str:
+    """What static/dashboard.js writes, in the viewer's language (JSON for a data attribute): the
+    words, the number separators and the patterns with their {placeholders} left for the script."""
+    keep = {name: "{" + name + "}" for name in ("n", "time", "satisfaction", "nps")}
+    return json.dumps({
+        "group": numbers.get_group_symbol(t.locale), "decimal": numbers.get_decimal_symbol(t.locale),
+        "status": status_words(t), "activity_status": {s: t(f"dashboard_status_{s}") for s in ACTIVITY_STATUSES},
+        "reasons": {kpi: t(key, **keep) for kpi, key in ALERT_REASONS.items()},
+        "day": t("dashboard_day", day="{day}", month="{month}", year="{year}"),
+        "flag": t("dashboard_flag"), "no": t("dashboard_no"),
+        "no_activities": t("dashboard_no_activities", year=document["year"]),
+        "alert_count_one": t.ngettext("dashboard_alert_count", 1, n="{n}"),
+        "alert_count_other": t.ngettext("dashboard_alert_count", 2, n="{n}"), "no_alert": t("dashboard_no_alert"),
+        "updated": t("dashboard_updated", time="{time}"), "signed_out": t("dashboard_signed_out"),
+        "live_again": t("dashboard_live_again", time="{time}"), "failed": t("dashboard_refresh_failed"),
+    }, ensure_ascii=False)
+
+
+def context(document: dict, t) -> dict:
+    """What the template needs besides the document, in the viewer's language (`t`)."""
     return {
-        "figures": FIGURES, "month_columns": MONTH_COLUMNS, "month_names": MONTH_NAMES,
-        "charts": charts(document), "breakdowns": breakdowns(document, t),
+        "figures": [(path, t(label), kind) for path, label, kind in FIGURES],
+        "month_columns": [(key, t(label), kind) for key, label, kind in MONTH_COLUMNS],
+        "month_names": month_names(t), "charts": charts(document, t), "breakdowns": breakdowns(document, t),
         "breakdown_texts": {"heading": t("dash_breakdowns"),
                             "intro": t("dash_breakdowns_intro", none=t("kpi_key.none")),
                             "empty": t("dash_bd_empty")},
-        "targets_shown": TARGETS, "show": show, "get": get,
-        "target_rule": target_rule, "status_text": status_text, "alert_reasons": alert_reasons,
-        "local_day": local_day, "activity_status": ACTIVITY_STATUS, "threshold": _threshold,
+        "targets_shown": {kpi: (t(label), kind) for kpi, (label, kind) in TARGETS.items()},
+        "show": lambda value, kind: show(value, kind, t), "get": get, "target_rule": target_rule,
+        "status_text": lambda status: status_text(status, t),
+        "alert_reasons": lambda row, rule: alert_reasons(row, rule, t),
+        "local_day": lambda iso_date: local_day(iso_date, t),
+        "activity_status": {s: t(f"dashboard_status_{s}") for s in ACTIVITY_STATUSES}, "threshold": _threshold,
         "alerts": [row for row in document["activities"] if row.get("alert")],
         "chart_size": {"width": WIDTH, "height": HEIGHT, "baseline": PAD_TOP + PLOT},
+        "script_words": script_words(document, t),
     }

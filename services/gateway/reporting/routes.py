@@ -8,13 +8,14 @@ answer comes from reporting over RPC (`self.reporting`).
 - GET /api/kpis/annual/<year>, /api/kpis/rolling/<days>[?until=YYYY-MM-DD],
   /api/kpis/activities/<id>: the figures (JSON);
 - the annual report (reporting.annual_report): GET /staff/reports/annual/<year> (printable HTML,
-  nl/en/fr via ?lang=), /api/kpis/annual/<year>/report (JSON) and .../report.csv, each with
-  ?years=N (the columns: N years ending with <year>; default: the year and those of the four
-  before with any figure);
+  nl/en/fr via ?lang=; GET /staff/reports/annual: to the current year's),
+  /api/kpis/annual/<year>/report (JSON) and .../report.csv, each with ?years=N (the columns: N
+  years ending with <year>; default: the year and those of the four before with any figure);
 - the live dashboard: the year to date against its targets, monthly charts and every activity of
   the year with its alerts, updating itself within about a second of reporting taking in a new
   event, without a reload. GET /staff/dashboard: to the current year's dashboard;
-  GET /staff/dashboard/<year>: the page, rendered on the server (it works without JavaScript: a
+  GET /staff/dashboard/<year>: the page in the viewer's language (?lang=, then the cookie; Dutch
+  first), rendered on the server (it works without JavaScript: a
   refresh link and a <noscript> note); /static/dashboard.js then polls
   GET /api/kpis/dashboard/<year>?since=<version>: reporting.dashboard(year, since) with the
   activities' titles from registration (one activity_titles call, only when the figures
@@ -40,7 +41,7 @@ from services.gateway.core.auth import require
 from services.gateway.core.errors import api
 from services.gateway.core.http import json_response
 from services.gateway.core.openapi import operation, query_parameter
-from services.gateway.core.pages import Page, environment
+from services.gateway.core.pages import Page
 from services.gateway.core.security import http
 from services.gateway.reporting import dashboard_view, report_view
 from services.gateway.reporting.openapi import COMPONENTS, LANG_PARAMETER, UNTIL_PARAMETER, YEARS_PARAMETER
@@ -69,20 +70,17 @@ def _asset(request, name: str) -> Response:
     return response.make_conditional(request)
 
 
-def _page(status: int, template: str, **context) -> Response:
-    html = environment.get_template(template).render(**context)
-    response = Response(html, status=status, content_type="text/html; charset=utf-8")
-    response.headers["Content-Language"] = "en"
+def _page(page: Page, status: int, template: str, **context) -> Response:
+    """A dashboard page in the viewer's language, under the dashboard's own policy (its script and style sheet)."""
+    response = page.render(template, status=status, **context)
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Content-Security-Policy"] = PAGE_POLICY
     return response
 
 
-def _problem(status: int, heading: str, text: str) -> Response:
-    return _page(status, "reporting/dashboard_problem.html", heading=heading, text=text)
+def _problem(page: Page, status: int, heading_key: str, text_key: str) -> Response:
+    return _page(page, status, "reporting/dashboard_problem.html", heading=page.t(heading_key), text=page.t(text_key))
 
 
 def _previous_years(request) -> int | None:
@@ -160,6 +158,13 @@ class ReportingRoutes:
             "Cache-Control": "no-store",
         })
 
+    @http("GET", "/staff/reports/annual")
+    @require("staff")
+    def page_annual_report_now(self, request):
+        """The staff navigation's way to this year's report (?lang= and ?years= kept)."""
+        year = datetime.now(CENTRE_TIMEZONE).year
+        return Response(status=303, headers={"Location": f"/staff/reports/annual/{year}{_report_query(request)}"})
+
     @http("GET", "/staff/reports/annual/<year>")
     @require("staff")
     def page_annual_report(self, request, year):
@@ -214,21 +219,21 @@ class ReportingRoutes:
     @http("GET", "/staff/dashboard/<year>")
     @require("staff")
     def page_dashboard(self, request, year):
-        """The live dashboard (staff token or the staff sign-in cookie)."""
+        """The live dashboard (staff token or the staff sign-in cookie), in the viewer's language."""
+        page = Page(request)
         try:
             document = self._dashboard(year)
         except ValidationFailed:
-            return _problem(400, "No such dashboard", "Choose a year between 2000 and 2100.")
+            return _problem(page, 400, "dashboard_invalid_title", "dashboard_invalid_text")
         except DomainError as exc:
-            return _problem(exc.http_status if exc.http_status < 500 else 500, "Something went wrong",
-                            "The dashboard could not be made.")
+            return _problem(page, exc.http_status if exc.http_status < 500 else 500, "error_title",
+                            "dashboard_failed_text")
         except Exception:  # noqa: BLE001 - reporting not answering
             log.exception("dashboard unavailable")
-            return _problem(503, "The figures are not available",
-                            "The figures are not available at the moment. Try again in a few minutes.")
-        return _page(200, "reporting/dashboard.html", d=document,
-                     generated=dashboard_view.generated_at(datetime.now(CENTRE_TIMEZONE)),
-                     **dashboard_view.context(document))
+            return _problem(page, 503, "dashboard_unavailable_title", "dashboard_unavailable_text")
+        return _page(page, 200, "reporting/dashboard.html", d=document,
+                     generated=dashboard_view.generated_at(datetime.now(CENTRE_TIMEZONE), page.t),
+                     **dashboard_view.context(document, page.t))
 
     @operation("kpiDashboard", "The live dashboard of a year: the annual document to date, its targets met or "
                "missed, twelve months and the year's activities with their alerts, with a version to poll with "

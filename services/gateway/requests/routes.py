@@ -5,7 +5,8 @@
 - POST /api/requests: the same as JSON;
 - /api/staff/requests...: phone intake, the lifecycle, queues, search and filters, CSV
   export, matching suggestions and the staff directory (staff token; the CSV export, every
-  requester's contact details at once, an admin token).
+  requester's contact details at once, an admin token);
+- /staff/requests...: the same desk as staff pages (desk.py).
 
 Every answer comes from the requests service over RPC (`self.requests`).
 """
@@ -26,14 +27,14 @@ from services.gateway.core.http import read_json_object
 from services.gateway.core.openapi import operation
 from services.gateway.core.pages import Page
 from services.gateway.core.security import http
+from services.gateway.requests.desk import RequestDeskPages
+from services.gateway.requests.intake import ORG_TYPE_CHOICES, ORG_TYPE_PREFIX, organisation_fields
 from services.gateway.requests.openapi import COMPONENTS, FILTER_PARAMETERS, PAGE_PARAMETERS
 
 log = logging.getLogger(__name__)
 
 DEFAULT_THEMES = ("vrijwilligers", "participatie", "samenwerking", "diversiteit", "digitalisering", "bestuur",
                   "communicatie", "andere")
-ORG_TYPE_CHOICES = ("civiel_scw", "overheid", "onderwijs_onderzoek", "andere_sector")
-ORG_TYPE_PREFIX = "type:"
 FILTER_KEYS = ("queue", "status", "theme", "goal", "assignee", "target_group", "q")
 
 # form fields, in page order, and the catalogue keys of their labels
@@ -91,19 +92,13 @@ def check_form(values: dict, t, themes, organisation_ids) -> RequestFormErrors:
 
 
 def to_payload(values: dict, language: str) -> dict:
-    organisation = values["organisation"]
-    payload = {
+    return {
         "name": values["name"], "email": values["email"], "phone": values["phone"] or None,
-        "language": values["language"] or language, "organisation_id": None, "org_type": None,
+        "language": values["language"] or language, **organisation_fields(values["organisation"]),
         "organisation_name": values["organisation_name"] or None, "question": values["question"],
         "theme": values["theme"], "preferred_timing": values["preferred_timing"] or None,
         "privacy_consent": values["privacy_consent"],
     }
-    if organisation.startswith(ORG_TYPE_PREFIX):
-        payload["org_type"] = organisation.removeprefix(ORG_TYPE_PREFIX)
-    elif organisation:
-        payload["organisation_id"] = organisation
-    return payload
 
 
 def errors_from_details(details, t) -> tuple[RequestFormErrors, list[str]]:
@@ -125,9 +120,9 @@ def _filters(request) -> dict:
     return {key: value for key, value in request.args.items() if value != ""}
 
 
-class RequestRoutes:
-    """The request form and the desk's JSON; the service class provides `requests`, `registration`
-    and `config`."""
+class RequestRoutes(RequestDeskPages):
+    """The request form, the desk's JSON and its staff pages (RequestDeskPages); the service class
+    provides `requests`, `registration` and `config`."""
 
     openapi_components = COMPONENTS
 
@@ -155,8 +150,7 @@ class RequestRoutes:
         organisations = self._directory()
         context = dict(
             themes=themes, organisations=organisations, org_types=ORG_TYPE_CHOICES, field_labels=FIELD_LABELS,
-            errors=None, general_errors=[], theme_label=lambda theme: t(f"theme_{theme}") if t.has(
-                f"theme_{theme}") else theme,
+            errors=None, general_errors=[], theme_label=self._theme_label(t),
         )
         if request.method != "POST":
             return page.render("requests/new.html", v=form_values({}), **context)

@@ -38,6 +38,7 @@ COMPONENTS = {
     "ActivityUpdate": registration.ActivityUpdateSchema(partial=True),
     "Activity": registration.ActivityViewSchema,
     "CancelActivity": registration.CancelActivitySchema,
+    "PostponeActivity": registration.PostponeActivitySchema,
     "Attendance": registration.AttendanceSchema,
     "NotificationLogEntry": NotificationLogEntrySchema,
 }

@@ -154,12 +154,13 @@ class StaffRoutes:
 
     # ------------------------------------------------------------ activities, organisations, registrations
 
-    @operation("listOrganisations", "The organisations directory", response="Organisation", many=True)
+    @operation("listOrganisations", "The organisations directory, with those participants named and staff have "
+               "not yet confirmed (confirmed: false)", response="Organisation", many=True)
     @http("GET", "/api/staff/organisations")
     @api
     @require("staff")
     def staff_list_organisations(self, request):
-        return self.registration.list_organisations()
+        return self.registration.list_organisations(include_staged=True)
 
     @operation("createOrganisation", "Register an organisation", request="OrganisationInput",
                response="Organisation", status=201, errors=(400, 409))
@@ -224,6 +225,14 @@ class StaffRoutes:
         reason = _required_value(body, "reason", str, "Give the reason for cancelling (a non-empty text).")
         return self.registration.cancel_activity(activity_id, reason.strip())
 
+    @operation("postponeActivity", "Postpone (verdaagd) an activity: new dates, registrations kept, everyone "
+               "registered told", request="PostponeActivity", response="Activity", errors=(400, 404, 409))
+    @http("POST", "/api/staff/activities/<activity_id>/postpone")
+    @api
+    @require("staff")
+    def staff_postpone_activity(self, request, activity_id):
+        return self.registration.postpone_activity(activity_id, read_json_object(request))
+
     @operation("completeActivity", "Mark an activity completed", response="Activity", errors=(404, 409))
     @http("POST", "/api/staff/activities/<activity_id>/complete")
     @api
@@ -248,6 +257,16 @@ class StaffRoutes:
     def staff_cancel_registration(self, request, registration_id):
         read_json_object(request, required=False)
         return self.registration.cancel_registration(registration_id)
+
+    @operation("promoteRegistration", "Give a waitlisted person a seat by hand, whatever their place on the "
+               "waitlist (the capacity grows by one when no seat is free)", response="StaffRegistration",
+               errors=(404, 409))
+    @http("POST", "/api/staff/registrations/<registration_id>/promote")
+    @api
+    @require("staff")
+    def staff_promote_registration(self, request, registration_id):
+        read_json_object(request, required=False)
+        return self.registration.promote_registration(registration_id)
 
     @operation("recordAttendance", "Record the days a participant attended", request="Attendance",
                response="StaffRegistration", errors=(400, 404, 409))

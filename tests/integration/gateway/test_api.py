@@ -277,6 +277,46 @@ def test_staff_cancels_a_registration(api):
     assert public.get(f"/api/registrations/{registered['cancel_token']}").json()["status"] == "cancelled"
 
 
+def test_staff_promote_by_hand_postpone_and_the_minimum(api):
+    public, staff = api
+    activity = create_activity(staff, capacity=1, min_participants=1)
+    assert activity["attention"] == ["minimum_not_reached"]
+    path = f"/api/activities/{activity['activity_id']}/registrations"
+    ids = [public.post(path, json=registration_payload(email=f"p{n}@example.org")).json()["registration_id"]
+           for n in range(3)]
+    # the last on the waitlist is given a seat: none was free, so the capacity grows by one
+    promoted = staff.post(f"/api/staff/registrations/{ids[2]}/promote")
+    assert promoted.status_code == 200 and promoted.json()["status"] == "confirmed", promoted.text
+    again = staff.post(f"/api/staff/registrations/{ids[2]}/promote")
+    assert again.status_code == 409, again.text
+    listed = {r["registration_id"]: r for r in registrations_of(staff, activity["activity_id"])}
+    assert (listed[ids[1]]["status"], listed[ids[1]]["waitlist_position"]) == ("waitlisted", 1)
+    shown = staff.get(f"/api/staff/activities/{activity['activity_id']}").json()
+    assert (shown["capacity"], shown["seats"]["confirmed"], shown["attention"]) == (2, 2, ["full"])
+
+    later = datetime.fromisoformat(activity["starts_at"]) + timedelta(days=14)
+    postponed = staff.post(f"/api/staff/activities/{activity['activity_id']}/postpone", json={
+        "starts_at": iso(later), "ends_at": iso(later + timedelta(hours=7)), "reason": "Lesgever ziek"})
+    assert postponed.status_code == 200, postponed.text
+    body = postponed.json()
+    assert (body["postponed_from"], body["postpone_reason"]) == (activity["starts_at"], "Lesgever ziek")
+    assert datetime.fromisoformat(body["starts_at"]) == later and body["seats"]["confirmed"] == 2
+    bad = staff.post(f"/api/staff/activities/{activity['activity_id']}/postpone", json={
+        "starts_at": iso(later), "ends_at": iso(later - timedelta(hours=1)), "reason": "x"})
+    assert bad.status_code == 400 and "ends_at" in bad.json()["details"], bad.text
+
+
+def test_a_repeat_names_an_activity_that_exists(api):
+    _, staff = api
+    original = create_activity(staff)
+    repeat = create_activity(staff, repeat_of=original["activity_id"])
+    assert repeat["repeat_of"] == original["activity_id"]
+    unknown = staff.post("/api/staff/activities", json=activity_payload(repeat_of="no-such-activity"))
+    assert unknown.status_code == 400 and "repeat_of" in unknown.json()["details"], unknown.text
+    over = staff.post("/api/staff/activities", json=activity_payload(capacity=2, min_participants=3))
+    assert over.status_code == 400 and "min_participants" in over.json()["details"], over.text
+
+
 # ------------------------------------------------------------------ OpenAPI
 
 

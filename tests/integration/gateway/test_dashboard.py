@@ -167,7 +167,7 @@ def test_figures_targets_months_alerts_and_version_follow_reporting(api, platfor
     assert got["alert_rule"] == {"min_respondents": 5, "satisfaction_below_pct": 60.0, "nps_below": 0.0}
 
     # the page shows the same
-    page = staff.get(f"/staff/dashboard/{YEAR}")
+    page = staff.get(f"/staff/dashboard/{YEAR}?lang=en")  # its words checked in English
     assert page.status_code == 200
     assert "default-src 'self'" in page.headers["Content-Security-Policy"]
     assert f'data-version="{got["version"]}"' in page.text

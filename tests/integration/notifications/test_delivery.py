@@ -101,6 +101,24 @@ def test_redelivered_events_send_nothing_twice(smtp_factory, start_platform, reg
     assert len(spy.of_type("notification.sent")) == 1
 
 
+def test_a_postponement_reaches_everyone_registered_with_the_new_dates(smtp_factory, start_platform, registration):
+    smtp = smtp_factory()
+    start_platform(smtp)
+    activity = registration.create_activity(activity_payload(title="Vorming"))
+    for n, lang in ((1, "nl"), (2, "en")):
+        registration.register(activity["activity_id"], registration_payload(n, language=lang))
+    smtp.wait(2)
+    new_start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=45)
+    postponed = registration.postpone_activity(activity["activity_id"], {
+        "starts_at": new_start.isoformat(), "ends_at": (new_start + timedelta(hours=6)).isoformat(),
+        "reason": "De lesgever is ziek."})
+    assert postponed["postponed_from"] == activity["starts_at"] and postponed["seats"]["confirmed"] == 2
+    moved = smtp.wait(4)[2:]
+    assert sorted(m["Subject"] for m in moved) == ["New date: Vorming", "Nieuwe datum: Vorming"]
+    for mail in moved:
+        assert ics_fields(attachments(mail)["activity.ics"])["DTSTART"] == new_start.strftime("%Y%m%dT%H%M%SZ")
+
+
 def test_activity_moved_and_cancelled_reach_everyone_registered(smtp_factory, start_platform, registration):
     smtp = smtp_factory()
     start_platform(smtp)

@@ -1,5 +1,6 @@
 """Property test (hypothesis) on the real service and database: random sequences of register,
-cancel (a freed seat promotes the head of the waitlist) and capacity changes keep the activity's
+cancel (a freed seat promotes the head of the waitlist), promotion by hand (the capacity grows when
+no seat is free) and capacity changes keep the activity's
 seat counters equal to a recount of its registration rows, with the waitlist numbered 1..n.
 SQLite and PostgreSQL."""
 from __future__ import annotations
@@ -37,6 +38,22 @@ def test_counters_equal_a_recount_after_any_sequence(database_backend, rpc, db_e
         def cancel(self, n):
             if n in self.active:
                 rpc.cancel_registration(self.active.pop(n))
+
+        @rule(n=PEOPLE)
+        def promote_by_hand(self, n):
+            if n not in self.active:
+                return
+            before = rpc.get_activity(self.activity_id)
+            try:
+                promoted = rpc.promote_registration(self.active[n])
+            except Conflict:  # only a waitlisted registration is promoted
+                assert any(r["registration_id"] == self.active[n] and r["status"] == "confirmed"
+                           for r in rpc.list_registrations(self.activity_id))
+                return
+            assert promoted["status"] == "confirmed"
+            after = rpc.get_activity(self.activity_id)
+            assert after["seats"]["confirmed"] == before["seats"]["confirmed"] + 1
+            assert after["capacity"] == (before["capacity"] if before["seats"]["available"] else before["capacity"] + 1)
 
         @rule(capacity=st.one_of(st.none(), st.integers(min_value=0, max_value=5)))
         def change_capacity(self, capacity):

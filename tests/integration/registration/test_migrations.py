@@ -9,7 +9,7 @@ from kernel.config import ROOT
 from services.registration.models import metadata
 from tests.helpers import migrated_schema
 
-HEAD = "0002"
+HEAD = "0004"
 
 
 def test_migrated_schema_matches_the_models(database_backend, platform_config):

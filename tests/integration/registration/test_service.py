@@ -203,6 +203,20 @@ def test_activity_input_is_checked_and_nothing_written(rpc, db_engine, events):
     assert rpc.get_activity(activity_id)["status"] == "scheduled"
 
 
+def test_an_activity_created_with_a_chosen_id_is_created_once(rpc, db_engine, events):
+    chosen = "6f1c2a7e-3b8d-4c1e-9a55-0d2f4e6b8c10"
+    first = rpc.create_activity(activity_payload(), activity_id=chosen)
+    again = rpc.create_activity(activity_payload(title="A second submit"), activity_id=chosen)
+    assert first["activity_id"] == again["activity_id"] == chosen
+    assert again["title"] == first["title"]
+    assert row_counts(db_engine)["activities"] == 1
+    events.wait("activity.scheduled")
+    assert [e["event_type"] for e in events.settle()].count("activity.scheduled") == 1
+    with pytest.raises(ValidationFailed) as caught:
+        rpc.create_activity(activity_payload(), activity_id="not-a-uuid")
+    assert set(caught.value.details) == {"activity_id"}
+
+
 def test_public_views(rpc):
     now = datetime.now(UTC)
     public = rpc.create_activity(activity_payload(title="Open"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -300,3 +301,39 @@ def test_staff_intake_without_an_email_address(rpc, events):
     with pytest.raises(ValidationFailed) as refused:
         rpc.submit_request(intake_payload(email=None))
     assert set(refused.value.details) == {"email"}
+
+
+def test_a_delivery_sent_twice_with_one_idempotency_key_is_recorded_once(rpc, events, database_backend):
+    bram = rpc.create_staff(staff_payload())
+    request_id = rpc.submit_request(intake_payload())["request_id"]
+    rpc.explore(request_id, {})
+    rpc.accept(request_id, {"assignee": bram["staff_id"]})
+    today = datetime.now(UTC).date().isoformat()
+    delivery = {"date": today, "form": "team_day", "dagdelen": 2, "participants": 8, "participations": 16,
+                "idempotency_key": "0b7a9c1e-8f3d-4d2a-9a51-3f6e2c7d8b90"}
+    first = rpc.record_delivery(request_id, delivery)
+    assert rpc.record_delivery(request_id, delivery) == first  # the same form again: nothing more
+    with pytest.raises(ValidationFailed) as refused:
+        rpc.record_delivery(request_id, {**delivery, "idempotency_key": "not-a-key"})
+    assert set(refused.value.details) == {"idempotency_key"}
+    view = rpc.record_delivery(request_id, {**delivery, "idempotency_key": None})  # no key: always recorded
+    assert view["totals"]["deliveries"] == 2
+    assert len(events.wait("request.delivered", 2)) == 2
+    assert len([e for e in events.settle() if e["event_type"] == "request.delivered"]) == 2
+
+
+def test_notes_phone_requests_and_colleagues_sent_twice_with_one_key_are_made_once(rpc, events):
+    member_key, request_key, note_key = (str(uuid.uuid4()) for _ in range(3))
+    bram = rpc.create_staff({**staff_payload(), "idempotency_key": member_key})
+    assert rpc.create_staff({**staff_payload(), "idempotency_key": member_key}) == bram
+    assert bram["staff_id"] == member_key and len(rpc.list_staff()) == 1
+    intake = {**intake_payload(), "idempotency_key": request_key}
+    intake.pop("privacy_consent")
+    recorded = rpc.record_request(intake)
+    assert rpc.record_request(intake)["request_id"] == recorded["request_id"] == request_key
+    assert len(events.wait("request.received")) == 1
+    rpc.explore(request_key, {})
+    rpc.add_note(request_key, {"text": "Eén keer", "idempotency_key": note_key})
+    view = rpc.add_note(request_key, {"text": "Eén keer", "idempotency_key": note_key})
+    assert [note["text"] for note in view["notes"]] == ["Eén keer"]
+    assert [e["event_type"] for e in events.settle()] == ["request.received"]

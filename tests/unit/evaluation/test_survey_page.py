@@ -124,8 +124,8 @@ def test_missing_scores_get_field_errors_linked_from_the_summary():
     html = page(response)
     assert response.status_code == 400
     assert '<div class="error-summary" role="alert"' in html
-    assert '<a href="#f-satisfaction">Tevredenheid: Kies een cijfer van 0 tot 10: hoe tevreden ben je?</a>' in html
-    assert '<a href="#f-recommend">Aanraden aan een collega:' in html
+    assert '<a href="#f-satisfaction">Tevredenheid – Kies een cijfer van 0 tot 10: hoe tevreden ben je?</a>' in html
+    assert '<a href="#f-recommend">Aanraden aan een collega –' in html
     assert 'id="e-satisfaction"' in html and 'id="e-recommend"' in html
     assert 'aria-describedby="h-satisfaction e-satisfaction"' in html
     assert html.count('aria-invalid="true"') == 22  # every radio of both scales

@@ -7,35 +7,51 @@ import json
 from services.gateway.core.i18n import translator
 from services.gateway.reporting import dashboard_view as view
 
+ENGLISH = translator("en")
+
 
 def test_figures_for_people():
-    assert view.show(None, "pct") == "–" and view.show(None, "count") == "–"
-    assert view.show(70.0, "pct") == "70.0\u00a0%"
-    assert view.show(1234, "count") == "1,234"
-    assert view.show(-67, "score") == "-67"
+    assert view.show(None, "pct", ENGLISH) == "–" and view.show(None, "count", ENGLISH) == "–"
+    assert view.show(70.0, "pct", ENGLISH) == "70.0\u00a0%"
+    assert view.show(1234, "count", ENGLISH) == "1,234"
+    assert view.show(-67, "score", ENGLISH) == "-67"
+
+
+def test_figures_words_and_days_in_dutch_and_french():
+    dutch, french = translator("nl"), translator("fr")
+    assert view.show(1234, "count", dutch) == "1.234" and view.show(70.0, "pct", dutch) == "70,0\u00a0%"
+    assert view.show(1234, "count", french) == "1\u202f234" and view.show(62.5, "pct", french) == "62,5\u00a0%"
+    assert view.local_day("2026-05-05", dutch) == "05-05-2026" and view.local_day("2026-05-05", french) == "05/05/2026"
+    assert view.status_text("missed", dutch) == "✗ niet gehaald"
+    assert [bar["month"] for bar in view.bars([0] * 12, "count", french)[:2]] == ["janv.", "févr."]
+    words = json.loads(view.script_words({"year": 2026}, dutch))
+    assert (words["group"], words["decimal"]) == (".", ",")
+    assert words["alert_count_other"] == "{n} activiteiten met een alarm:" and words["updated"].endswith("{time}.")
+    assert words["reasons"]["activity_nps"] == "NPS onder {nps}"
 
 
 def test_bars_scale_to_the_largest_month_and_percentages_to_100():
     values = [0, 2, None, 4] + [0] * 8
-    bars = view.bars(values, "count")
+    bars = view.bars(values, "count", ENGLISH)
     assert len(bars) == 12
     assert bars[3]["height"] == view.PLOT and bars[1]["height"] == view.PLOT / 2 and bars[2]["height"] == 0
     assert bars[3]["y"] == view.PAD_TOP and bars[0]["y"] == view.PAD_TOP + view.PLOT
     assert [bar["text"] for bar in bars[:4]] == ["0", "2", "–", "4"]
     assert [bar["month"] for bar in bars[:2]] == ["Jan", "Feb"]
     assert bars[1]["x"] < bars[2]["x"] and bars[11]["x"] + bars[11]["width"] <= view.WIDTH
-    pct = view.bars([50.0] + [None] * 11, "pct")
+    pct = view.bars([50.0] + [None] * 11, "pct", ENGLISH)
     assert pct[0]["height"] == view.PLOT / 2 and pct[0]["text"] == "50.0%"
-    assert view.bars([0] * 12, "count")[0]["height"] == 0  # nothing yet: no division by zero
+    assert view.bars([0] * 12, "count", ENGLISH)[0]["height"] == 0  # nothing yet: no division by zero
 
 
 def test_alert_reasons_and_targets_in_words():
     rule = {"min_respondents": 5, "satisfaction_below_pct": 60.0, "nps_below": 0.0}
     row = {"alerts": ["activity_satisfaction_pct", "activity_nps"]}
-    assert view.alert_reasons(row, rule) == "satisfaction below 60\u00a0%; NPS below 0"
+    assert view.alert_reasons(row, rule, ENGLISH) == "satisfaction below 60\u00a0%; NPS below 0"
     assert view.target_rule({"kpi": "satisfaction_pct", "rule": "at_least", "threshold": 70.0}) == "≥ 70\u00a0%"
     assert view.target_rule({"kpi": "nps", "rule": "above", "threshold": 0.0}) == "> 0"
-    assert view.status_text("missed") == "✗ missed" and view.status_text("not_measured") == "– not measured"
+    assert view.status_text("missed", ENGLISH) == "✗ missed"
+    assert view.status_text("not_measured", ENGLISH) == "– not measured"
 
 
 def test_breakdown_rows_keep_dotted_keys_and_count_missing_keys_as_zero():

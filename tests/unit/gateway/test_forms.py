@@ -141,3 +141,26 @@ def test_service_details_map_onto_form_fields():
 def test_flatten_details():
     assert flatten_details({"a": {"b": ["x"]}, "c": ["y"], "d": "z"}) == {"a.b": ["x"], "c": ["y"], "d": ["z"]}
     assert flatten_details(["oops"]) == {"_schema": ["oops"]}
+
+
+def test_an_organisation_not_listed_travels_with_its_name_and_type():
+    values = forms.form_values(valid_form(organisation="not_listed", new_organisation_name=" Buurtwerk ",
+                                          new_organisation_type="civiel_scw"))
+    payload = forms.to_payload(values)
+    assert payload["new_organisation"] == {"name": "Buurtwerk", "org_type": "civiel_scw"}
+    assert payload["organisation_id"] is None and "organisation_kind" not in payload
+    assert not forms.check(values, t, organisation_ids={"org-1"})
+
+
+def test_a_name_typed_with_the_list_at_its_first_choice_is_an_organisation_not_listed():
+    values = forms.form_values(valid_form(organisation="individual", new_organisation_name="Buurtwerk"))
+    assert values["organisation"] == "not_listed"
+    errors = forms.check(values, t)
+    assert [name for name, _ in errors.ordered()] == ["new_organisation_type"]
+    assert forms.form_values(valid_form(organisation="org-1", new_organisation_name="x"))["organisation"] == "org-1"
+
+
+def test_not_listed_without_name_or_type_shows_both_beside_their_fields():
+    errors = forms.check(forms.form_values(valid_form(organisation="not_listed")), t)
+    assert [name for name, _ in errors.ordered()] == ["new_organisation_name", "new_organisation_type"]
+    assert errors.messages["new_organisation_name"] == ["Enter the name of your organisation."]

@@ -150,3 +150,14 @@ def test_times_are_shown_in_the_centres_time_zone():
     assert format_when("2027-03-01T08:00:00+00:00", "nl") == "1 maart 2027 om 09:00"  # winter: UTC+1
     assert format_when("2027-07-01T07:30:00+00:00", "nl") == "1 juli 2027 om 09:30"  # summer: UTC+2
     assert format_when("2027-02-28T23:00:00+00:00", "nl") == "1 maart 2027"  # midnight in Brussels
+
+
+def test_a_period_within_one_day_of_the_centre_writes_the_day_once():
+    from services.gateway.core.pages import format_period
+
+    # 08:00-16:00 UTC is 09:00-17:00 in Brussels in winter
+    assert format_period("2027-03-01T08:00:00+00:00", "2027-03-01T16:00:00+00:00", "nl") == "1 maart 2027, 09:00–17:00"
+    assert format_period("2027-03-01T08:00:00+00:00", "2027-03-01T16:00:00+00:00", "fr") == "1 mars 2027, 09:00–17:00"
+    # 23:30 UTC is already the next day in Brussels: two days, each written out
+    assert format_period("2027-03-01T08:00:00+00:00", "2027-03-01T23:30:00+00:00", "en") == (
+        "1 March 2027 at 09:00 – 2 March 2027 at 00:30")

@@ -357,3 +357,68 @@ def test_a_coordinator_registers_with_that_role_and_an_unknown_role_is_refused()
     assert new.registration.created_event()["role"] == "coordinator"
     with pytest.raises(InvalidInput):
         act.register(person(2), INDIVIDUAL, NOW, role="coördinatie")
+
+
+# --- minimum, postponement, promotion by hand, attention -------------------------------------------------
+
+
+def test_a_minimum_above_the_capacity_is_refused():
+    with pytest.raises(InvalidInput) as refused:
+        activity(capacity=3, min_participants=4)
+    assert set(refused.value.details) == {"min_participants"}
+    with pytest.raises(InvalidInput):
+        activity(min_participants=0)
+    assert activity(capacity=None, min_participants=40).min_participants == 40
+
+
+def test_attention_minimum_before_the_start_full_and_ended_not_completed():
+    act = activity(capacity=2, min_participants=2)
+    assert act.attention(NOW) == [domain.MINIMUM_NOT_REACHED]
+    register(act, person(1))
+    assert act.attention(NOW) == [domain.MINIMUM_NOT_REACHED]
+    register(act, person(2))
+    assert act.attention(NOW) == [domain.FULL]
+    after_the_end = act.ends_at + timedelta(minutes=1)
+    assert act.attention(after_the_end) == [domain.NOT_COMPLETED]  # no longer "full", nor the minimum
+    act.complete(after_the_end)
+    assert act.attention(after_the_end) == []
+
+
+def test_postponing_keeps_registrations_and_the_first_planned_start():
+    act = activity()
+    first_start = act.starts_at
+    register(act, person(1))
+    act.postpone(first_start + timedelta(days=30), act.ends_at + timedelta(days=30), "trainer ill", NOW)
+    act.postpone(first_start + timedelta(days=60), act.ends_at + timedelta(days=60), "room lost", NOW)
+    assert (act.postponed_from, act.postpone_reason, act.postponed_at) == (first_start, "room lost", NOW)
+    assert act.starts_at == first_start + timedelta(days=60) and act.confirmed_count == 1
+    with pytest.raises(InvalidInput):  # the same dates are no postponement
+        act.postpone(act.starts_at, act.ends_at, "again", NOW)
+    with pytest.raises(InvalidInput):  # an end before the start is refused, the dates unchanged
+        act.postpone(act.starts_at + timedelta(days=5), act.starts_at, "wrong", NOW)
+    assert act.starts_at == first_start + timedelta(days=60)
+    act.cancel("no room", NOW)
+    with pytest.raises(StateConflict):
+        act.postpone(first_start, first_start + timedelta(days=1), "too late", NOW)
+
+
+def test_promotion_by_hand_takes_anyone_on_the_waitlist_and_grows_a_full_capacity():
+    act = activity(capacity=1)
+    register(act, person(1))
+    second, third = register(act, person(2)).registration, register(act, person(3)).registration
+    assert act.promote_by_hand(third, NOW) is True  # no seat was free: one more
+    assert (third.status, act.capacity, act.confirmed_count, act.waitlisted_count) == ("confirmed", 2, 2, 1)
+    assert act.waitlist_position(second) == 1
+    with pytest.raises(StateConflict):
+        act.promote_by_hand(third, NOW)  # already confirmed
+    act.update({"capacity": 3}, NOW)  # the free seat goes to the head of the waitlist
+    assert second.status == "confirmed"
+
+
+def test_a_staged_organisation_is_unconfirmed_and_not_recognised_until_staff_confirm_it():
+    staged = Organisation.stage("Buurtwerk", "vereniging", POLICY, NOW)
+    assert (staged.confirmed, staged.recognised, staged.target_group) == (False, False, "secondary")
+    staged.update({"confirmed": True, "recognised": True}, POLICY, NOW)
+    assert (staged.confirmed, staged.recognised, staged.target_group) == (True, True, "primary")
+    with pytest.raises(InvalidInput):
+        Organisation.stage("Jan", "individu", POLICY, NOW)

@@ -2,7 +2,8 @@
    about once a second and, when reporting's figures changed, updates them in place (no reload).
    The page works without it: it is rendered on the server, with a refresh link.
 
-   `show` and `bars` repeat services/gateway/reporting/dashboard_view.py: keep the two in step. */
+   `show` and `bars` repeat services/gateway/reporting/dashboard_view.py: keep the two in step. Its
+   words and the language's number separators come from the page (data-words: dashboard_view.script_words). */
 (function () {
   'use strict';
 
@@ -15,10 +16,7 @@
   var DASH = '\u2013';
   var NBSP = '\u00a0';
   var STATUS_MARKS = { met: '\u2713', missed: '\u2717', not_measured: '\u2013' };
-  var STATUS_WORDS = { met: 'met', missed: 'missed', not_measured: 'not measured' };
-  var MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September',
-    'October', 'November', 'December'];
-  var ACTIVITY_STATUS = { scheduled: 'scheduled', completed: 'completed', cancelled: 'cancelled' };
+  var WORDS = JSON.parse(root.getAttribute('data-words'));
   // the charts' drawing area, as in dashboard_view.py
   var PAD_LEFT = 8, PAD_RIGHT = 8, PAD_TOP = 22, PAD_BOTTOM = 26, WIDTH = 600, HEIGHT = 220;
   var PLOT = HEIGHT - PAD_TOP - PAD_BOTTOM;
@@ -36,14 +34,26 @@
 
   function threshold(value) { return String(Number(value)); }
 
+  // a pattern's {placeholders} filled in: fill('{n} in alert', {n: 2})
+  function fill(pattern, values) {
+    return pattern.replace(/\{(\w+)\}/g, function (all, name) {
+      return Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : all;
+    });
+  }
+
+  function grouped(digits) { return digits.replace(/\B(?=(\d{3})+(?!\d))/g, WORDS.group); }
+
   function show(value, kind) {
     if (value === null || value === undefined) { return DASH; }
-    if (kind === 'pct') { return Number(value).toFixed(1) + NBSP + '%'; }
-    return String(Math.trunc(Number(value))).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+    if (kind === 'pct') {
+      var parts = Number(value).toFixed(1).split('.');
+      return grouped(parts[0]) + WORDS.decimal + parts[1] + NBSP + '%';
+    }
+    return grouped(String(Math.trunc(Number(value))));
   }
 
   function statusText(status) {
-    return ((STATUS_MARKS[status] || '') + ' ' + (STATUS_WORDS[status] || status)).trim();
+    return ((STATUS_MARKS[status] || '') + ' ' + (WORDS.status[status] || status)).trim();
   }
 
   // `keys` is an array: a key found in events (a goal such as "SD1.OD4") may hold dots
@@ -62,19 +72,16 @@
   function localDay(isoDate) {
     if (!isoDate) { return ''; }
     var parts = isoDate.split('-');
-    return parts[2] + '/' + parts[1] + '/' + parts[0];
+    return fill(WORDS.day, { day: parts[2], month: parts[1], year: parts[0] });
   }
 
   function alertReasons(row, rule) {
     var reasons = [];
     (row.alerts || []).forEach(function (kpi) {
-      if (kpi === 'activity_satisfaction_pct') {
-        reasons.push('satisfaction below ' + threshold(rule.satisfaction_below_pct) + NBSP + '%');
-      } else if (kpi === 'activity_nps') {
-        reasons.push('NPS below ' + threshold(rule.nps_below));
-      } else {
-        reasons.push(kpi);
-      }
+      var pattern = WORDS.reasons[kpi];
+      reasons.push(pattern
+        ? fill(pattern, { satisfaction: threshold(rule.satisfaction_below_pct), nps: threshold(rule.nps_below) })
+        : kpi);
     });
     return reasons.join('; ');
   }
@@ -197,7 +204,7 @@
     head.appendChild(el('span', 'meta', (row.kind || '') + ' \u00b7 ' + localDay(row.starts_on)));
     tr.appendChild(head);
     [
-      ACTIVITY_STATUS[row.status] || row.status || '',
+      WORDS.activity_status[row.status] || row.status || '',
       show(row.registrations_confirmed, 'count'),
       show(row.registrations_waitlisted, 'count'),
       show(row.registrations_cancelled, 'count'),
@@ -213,12 +220,12 @@
       var icon = el('span', null, '\u26a0');
       icon.setAttribute('aria-hidden', 'true');
       flag.appendChild(icon);
-      flag.appendChild(document.createTextNode(' Alert'));
+      flag.appendChild(document.createTextNode(' ' + WORDS.flag));
       alertCell.appendChild(flag);
       alertCell.appendChild(document.createTextNode(' '));
       alertCell.appendChild(el('span', 'why', alertReasons(row, rule)));
     } else {
-      alertCell.textContent = 'no';
+      alertCell.textContent = WORDS.no;
     }
     tr.appendChild(alertCell);
     return tr;
@@ -230,7 +237,7 @@
     var fresh = document.createDocumentFragment();
     doc.activities.forEach(function (row) { fresh.appendChild(activityRow(row, doc.alert_rule)); });
     if (!doc.activities.length) {
-      var empty = el('td', null, 'No activity starts in ' + doc.year + ' yet.');
+      var empty = el('td', null, WORDS.no_activities);
       empty.setAttribute('colspan', '11');
       var tr = el('tr');
       tr.appendChild(empty);
@@ -243,8 +250,8 @@
     var list = document.getElementById('alert-list');
     if (count) {
       setText(count, alerts.length
-        ? alerts.length + ' ' + (alerts.length === 1 ? 'activity' : 'activities') + ' in alert:'
-        : 'No activity in alert.');
+        ? fill(alerts.length === 1 ? WORDS.alert_count_one : WORDS.alert_count_other, { n: alerts.length })
+        : WORDS.no_alert);
     }
     if (list) {
       var items = document.createDocumentFragment();
@@ -281,7 +288,7 @@
     updateActivities(doc);
     version = doc.version;
     root.setAttribute('data-version', version);
-    say('Figures updated at ' + clock() + '.', false);
+    say(fill(WORDS.updated, { time: clock() }), false);
   }
 
   function schedule(delay) {
@@ -301,7 +308,7 @@
     }).then(function (response) {
       if (response.status === 401) {
         stopped = true;
-        say('Your sign-in has ended: the figures no longer update. Refresh the page to sign in again.', true);
+        say(WORDS.signed_out, true);
         return null;
       }
       if (!response.ok) { throw new Error('HTTP ' + response.status); }
@@ -311,12 +318,12 @@
       if (doc.changed) {
         apply(doc);
       } else if (failures) {
-        say('Live again at ' + clock() + '.', false);
+        say(fill(WORDS.live_again, { time: clock() }), false);
       }
       failures = 0;
     }).catch(function () {
       failures += 1;
-      say('The figures could not be refreshed; trying again.', true);
+      say(WORDS.failed, true);
     }).then(function () {
       schedule(nextDelay());
     });
