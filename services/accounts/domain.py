@@ -113,6 +113,14 @@ class Account:
             return "locked"
         return "failed"
 
+    def set_password(self, password: str, now: datetime) -> None:
+        """A new password (an admin's reset): the lockout is lifted."""
+        problems = password_problems(password, self.email)
+        if problems:
+            raise InvalidInput("invalid password", {"password": problems})
+        self.password_hash, self.failed_sign_ins, self.locked_until, self.updated_at = (
+            hash_password(password), 0, None, now)
+
     def change(self, now: datetime, name: str | None = None, role: str | None = None,
                active: bool | None = None) -> dict:
         """Apply the given changes; returns {field: new value} of what changed."""

@@ -27,6 +27,10 @@ class AccountInputSchema(StrictSchema):
                              metadata={"description": "at least 12 characters, not too simple, not the email"})
 
 
+class PasswordSchema(StrictSchema):
+    password = fields.String(required=True, validate=strong_password, load_only=True)
+
+
 class AccountUpdateSchema(StrictSchema):
     name = required_text(200)
     role = fields.String(validate=validate.OneOf(ROLES))

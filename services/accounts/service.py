@@ -24,6 +24,7 @@ from services.accounts.domain import Account, ApiToken, AuditEntry, Session
 
 _account_input = schemas.AccountInputSchema()
 _account_update = schemas.AccountUpdateSchema(partial=True)
+_password = schemas.PasswordSchema()
 _account_view = schemas.AccountViewSchema()
 _token_view = schemas.ApiTokenViewSchema()
 _token_label = schemas.TokenLabelSchema()
@@ -105,6 +106,20 @@ class AccountsService(health.HealthRpc):
             if changed.get("active") is False:  # a deactivated account is signed out everywhere
                 for session in repository.live_sessions(uow.session, account.account_id):
                     session.revoked_at = now
+            return account_view(account)
+
+    @rpc
+    def set_password(self, account_id, payload, actor):
+        """An admin gives the account a new password; its sessions end (whoever had the old one)."""
+        data = load(_password, payload)
+        who = load(_actor, actor)
+        now = utcnow()
+        with domain_errors(), self.db.unit_of_work() as uow:
+            account = repository.account(uow.session, account_id, lock=True)
+            account.set_password(data["password"], now)
+            for session in repository.live_sessions(uow.session, account.account_id):
+                session.revoked_at = now
+            audit(uow.session, who, "account.password_set", "account", account.account_id, now)
             return account_view(account)
 
     @rpc

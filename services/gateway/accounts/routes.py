@@ -3,7 +3,8 @@ the audit line of every account action itself, naming the admin who did it).
 
 - POST /api/admin/accounts: a new account (JSON {email, name, role, password}; admin);
 - /staff/accounts: the list; /staff/accounts/new: the form for a new account;
-- /staff/accounts/<id>: change name, role and whether it is active; sign it out everywhere; issue
+- /staff/accounts/<id>: change name, role and whether it is active; a new password; sign it out
+  everywhere; issue
   a personal API token (shown once) and revoke tokens;
 - /staff/audit: the audit log, newest first, by page, filtered by account and by kind of action.
 """
@@ -26,7 +27,7 @@ from services.gateway.core.security import http
 AUDIT_PAGE_SIZE = 50
 # what the account's page says after a change led back to it (?made=1 ...)
 NOTICES = (("made", "accounts_made_notice"), ("saved", "accounts_saved_notice"),
-           ("signed_out", "accounts_signed_out_notice"))
+           ("signed_out", "accounts_signed_out_notice"), ("password_set", "accounts_password_set_notice"))
 # the message shown beside a field the accounts service refused (its own messages are English)
 FIELD_ERRORS = {"email": "accounts_error_email", "name": "accounts_error_name", "role": "accounts_error_role",
                 "password": "accounts_error_password", "active": "accounts_error_role"}
@@ -77,7 +78,7 @@ class AccountRoutes:
                            tokens=self.accounts.list_tokens(account_id), roles=accounts_api.ROLES, errors=errors,
                            general_errors=[], field_labels=FIELD_LABELS, issued=issued,
                            notice=page.t(notice_key) if notice_key else None,
-                           v=request.form if errors else account)
+                           v=request.form if errors and "name" in request.form else account)
 
     @http("GET", "/staff/accounts")
     @require("admin")
@@ -122,6 +123,18 @@ class AccountRoutes:
             errors.add("role", StaffPage(request).t("accounts_error_last_admin"))
             return self._account_page(request, account_id, 409, errors)
         return redirect(f"/staff/accounts/{account_id}?saved=1")
+
+    @http("POST", "/staff/accounts/<account_id>/password")
+    @require("admin")
+    def staff_account_password(self, request, account_id):
+        try:
+            self.accounts.set_password(account_id, {"password": request.form.get("password") or ""},
+                                       actor_of(viewer_of(request)))
+        except NotFound:
+            return StaffPage(request).not_found()
+        except ValidationFailed as refused:
+            return self._account_page(request, account_id, 400, form_errors(StaffPage(request), refused))
+        return redirect(f"/staff/accounts/{account_id}?password_set=1")
 
     @http("POST", "/staff/accounts/<account_id>/sessions/revoke")
     @require("admin")

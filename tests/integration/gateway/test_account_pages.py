@@ -111,3 +111,22 @@ def test_the_last_admin_cannot_demote_themselves(gateway_url):
     assert refused.status_code == 409 and "Dit is de laatste actieve beheerder" in refused.text
     assert 'id="e-role"' in refused.text
     assert admin.get(f"{gateway_url}/staff/accounts", timeout=10).status_code == 200  # still admin
+
+
+def test_an_admin_sets_a_new_password_which_signs_the_account_out(gateway_url):
+    admin = sign_in(gateway_url, create_account(gateway_url, "admin", name="Bea Beheer")["email"])
+    target = create_account(gateway_url, "ops", name="Olga Ops")
+    page_url = f"{gateway_url}/staff/accounts/{target['account_id']}"
+    browser = sign_in(gateway_url, target["email"])
+    weak = form_post(f"{page_url}/password", {"password": "kort"}, session=admin, page_url=page_url)
+    assert weak.status_code == 400 and 'id="e-password"' in weak.text and 'value="Olga Ops"' in weak.text
+    assert browser.get(f"{gateway_url}/staff/mail", timeout=10).status_code == 200  # nothing changed
+    done = form_post(f"{page_url}/password", {"password": "een nieuw lang wachtwoord"}, session=admin,
+                     page_url=page_url)
+    assert done.status_code == 200 and "Het nieuwe wachtwoord is ingesteld" in done.text
+    assert browser.get(f"{gateway_url}/staff/mail", timeout=10).status_code == 401
+    assert form_post(f"{gateway_url}/staff/login", {"email": target["email"], "password": ACCOUNT_PASSWORD},
+                     allow_redirects=False).status_code == 401
+    sign_in(gateway_url, target["email"], "een nieuw lang wachtwoord")
+    audit = admin.get(f"{gateway_url}/staff/audit?lang=en", timeout=10).text
+    assert "new password set" in audit and "een nieuw lang wachtwoord" not in audit

@@ -108,3 +108,14 @@ def test_the_last_active_admin_cannot_be_demoted_or_switched_off():
     assert not domain.leaves_no_admin(admin, 1, role="admin", active=True)  # no real change
     assert not domain.leaves_no_admin(admin, 2, role="staff", active=False)  # another admin remains
     assert not domain.leaves_no_admin(account(role="staff"), 1, role="ops", active=False)
+
+
+def test_a_new_password_replaces_the_old_and_lifts_the_lockout():
+    made = account()
+    for _ in range(5):
+        made.sign_in("wrong password!", NOW)
+    made.set_password("een heel ander wachtwoord", NOW)
+    assert made.sign_in(PASSWORD, NOW) == "failed"
+    assert made.sign_in("een heel ander wachtwoord", NOW) == "succeeded"
+    with pytest.raises(InvalidInput):
+        made.set_password("kort", NOW)
