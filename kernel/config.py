@@ -16,7 +16,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = ROOT / "config.yml"
-SERVICES = ("registration", "evaluation", "requests", "reporting", "notifications")
+SERVICES = ("registration", "evaluation", "requests", "reporting", "notifications", "accounts")
 # Years, months, windows and the times shown to people are the centre's (DESIGN.md).
 CENTRE_TIMEZONE = ZoneInfo("Europe/Brussels")
 DEFAULT_RETRY_DELAYS_MS = (1000, 5000, 30000, 120000)

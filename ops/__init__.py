@@ -23,6 +23,10 @@ reporting's rebuild and prior years, and a person's data.
                                          service / erased there (ops/person.py, docs/PRIVACY.md;
                                          exit 1: nothing held, 2: a service did not answer)
 
+    python -m ops account create --email ADDRESS --name NAME --role ROLE [--password-stdin]
+    python -m ops account first-admin    staff accounts, straight on the accounts database
+                                         (ops/account.py; `make run` makes the first admin)
+
 Exit codes: 0 done, 1 something failed or is unhealthy, 2 bad usage / nothing matched.
 """
 from __future__ import annotations
@@ -31,7 +35,7 @@ import argparse
 import sys
 
 from kernel.config import load_config
-from ops import dlq, person
+from ops import account, dlq, person
 from ops.status import status
 from services.reporting import prior, rebuild
 
@@ -61,6 +65,7 @@ def parser() -> argparse.ArgumentParser:
         "reporting", help="reporting's prior years: import, and export a year"))
     person.add_arguments(commands.add_parser(
         "person", help="export or erase everything held about one person"))
+    account.add_arguments(commands.add_parser("account", help="staff accounts: create one, the first admin"))
     return root
 
 
@@ -75,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         return prior.run(config, args)
     if args.command == "person":
         return person.run(config, args)
+    if args.command == "account":
+        return account.run(config, args)
     if args.action in ("replay", "purge") and not (args.event_ids or args.everything):
         print(f"dlq {args.action}: name event ids or use --all", file=sys.stderr)
         return 2

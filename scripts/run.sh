@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make run` after scripts/bootstrap.sh: the staff and admin tokens, migrations, topology, then every service.
+# `make run` after scripts/bootstrap.sh: the staff and admin tokens, migrations, the first admin account,
+# topology, then every service.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -42,7 +43,7 @@ if [ -n "$TOKEN" ]; then
  Staff endpoints (/api/staff/...) need the header
      Authorization: Bearer $TOKEN
  e.g.  curl -H 'Authorization: Bearer $TOKEN' ${PUBLIC_BASE_URL:-http://127.0.0.1:8000}/api/staff/activities
- In a browser: sign in at ${PUBLIC_BASE_URL:-http://127.0.0.1:8000}/staff/login
+ For automation; people sign in at ${PUBLIC_BASE_URL:-http://127.0.0.1:8000}/staff/login with their account
 
  Lost it? Delete $SECRETS and run \`make run\` again for a new one.
 ================================================================================
@@ -75,6 +76,21 @@ export PYTHONWARNINGS="${PYTHONWARNINGS:-ignore::DeprecationWarning,ignore:pkg_r
 
 say "applying database migrations"
 "$PY" -m kernel.migrate
+
+# The first admin account, made once when there is no account at all; its password is shown this
+# once (lost it? `python -m ops account create --email ... --name ... --role admin`).
+FIRST_ADMIN="$("$PY" -m ops account first-admin)"
+if [ -n "$FIRST_ADMIN" ]; then
+    cat <<EOF
+
+================================================================================
+ First admin account: sign in at ${PUBLIC_BASE_URL:-http://127.0.0.1:8000}/staff/login
+ and make everyone's own account under Accounts.
+$FIRST_ADMIN
+================================================================================
+
+EOF
+fi
 
 say "declaring RabbitMQ exchanges and queues"
 "$PY" -m kernel.topology

@@ -34,7 +34,7 @@ import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SERVICES = ("registration", "evaluation", "requests", "reporting", "notifications", "gateway")
+DEFAULT_SERVICES = ("registration", "evaluation", "requests", "reporting", "notifications", "accounts", "gateway")
 DEFAULT_COMMAND = "{nameko} run --config {config} services.{service}.service"
 DEFAULT_REPLICAS = "reporting=2"
 REPLICA_METRICS_PORT_STEP = 100

@@ -11,6 +11,7 @@ from werkzeug.exceptions import NotFound as RoutingNotFound
 from werkzeug.routing import Map, Rule
 
 from kernel.rpc import RpcProxy
+from services.gateway.accounts import routes as accounts
 from services.gateway.activities import routes as activities
 from services.gateway.core.errors import api, error_body
 from services.gateway.core.http import json_response
@@ -37,7 +38,7 @@ OPENAPI_OPERATION = {
 # in this module's namespace that has entrypoints, so no routes class may be imported here by name.
 class GatewayService(public.PublicRoutes, staff.StaffRoutes, activities.ActivityPages, requests.RequestRoutes,
                      evaluations.EvaluationRoutes, reporting.ReportingRoutes, ops.OpsRoutes,
-                     organisations.OrganisationRoutes):
+                     organisations.OrganisationRoutes, accounts.AccountRoutes):
     name = "gateway"
 
     config = Config()
@@ -46,6 +47,7 @@ class GatewayService(public.PublicRoutes, staff.StaffRoutes, activities.Activity
     requests = RpcProxy("requests")
     reporting = RpcProxy("reporting")
     notifications = RpcProxy("notifications")
+    accounts = RpcProxy("accounts")
 
     @written_out(OPENAPI_OPERATION)
     @http("GET", "/api/openapi.json")

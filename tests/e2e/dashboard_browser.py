@@ -2,6 +2,7 @@
 hangs next to eventlet; see registration_page_browser.py).
 
     python -m tests.e2e.dashboard_browser <gateway url> <year> <staff token> <registration id> "<title>" <alert id>
+        <email of a staff account>
 
 Signs in through the staff sign-in form, opens the live dashboard, checks what it shows, then
 records the attendance of `registration id` through the gateway (a real event through the
@@ -59,7 +60,7 @@ def snapshot(page) -> dict:
     }
 
 
-def run(base: str, year: str, token: str, registration_id: str, title: str, alert_id: str) -> dict:
+def run(base: str, year: str, token: str, registration_id: str, title: str, alert_id: str, email: str) -> dict:
     report: dict = {"steps": []}
     step = report["steps"].append
     dashboard_url = f"{base}/staff/dashboard/{year}?lang=en"
@@ -76,7 +77,7 @@ def run(base: str, year: str, token: str, registration_id: str, title: str, aler
         page, errors = watched_page(context)
 
         step("sign in through the staff sign-in form")
-        staff_sign_in(page, base, f"/staff/dashboard/{year}?lang=en", token)
+        staff_sign_in(page, base, f"/staff/dashboard/{year}?lang=en", email)
         check(page.url == dashboard_url, f"signing in led to {page.url}, not the dashboard")
 
         step("the dashboard shows the year to date, targets, charts, tables and alerts")

@@ -1,6 +1,7 @@
 """The browser half of tests/e2e/test_dashboard.py's French run, in its own process (see dashboard_browser.py).
 
-    python -m tests.e2e.dashboard_language_browser <gateway url> <year> <staff token> <registration id>
+    python -m tests.e2e.dashboard_language_browser <gateway url> <year> <staff token> <registration id> \
+        <email of a staff account>
 
 Opens the live dashboard in French, records an attendance and waits for the page to update itself:
 its live status, numbers and alerts then read as a fresh French render does (the script's words
@@ -14,7 +15,7 @@ from tests.e2e.dashboard_browser import LIVE_WAIT_S, PARTICIPANTS, record_attend
 from tests.e2e.support import browser_main, check, chromium, fresh_render, page_errors, staff_sign_in, watched_page
 
 
-def run(base: str, year: str, token: str, registration_id: str) -> dict:
+def run(base: str, year: str, token: str, registration_id: str, email: str) -> dict:
     report: dict = {"steps": []}
     step = report["steps"].append
     dashboard_url = f"{base}/staff/dashboard/{year}?lang=fr"
@@ -22,7 +23,7 @@ def run(base: str, year: str, token: str, registration_id: str) -> dict:
         context = browser.new_context()
         page, errors = watched_page(context)
         step("the dashboard in French")
-        staff_sign_in(page, base, f"/staff/dashboard/{year}?lang=fr", token)
+        staff_sign_in(page, base, f"/staff/dashboard/{year}?lang=fr", email)
         check(page.get_by_role("heading", name=f"Tableau de bord en direct {year}", level=1).is_visible(),
               "no French heading")
         check("activité en alerte" in page.locator("#alert-count").inner_text(), "the alert summary is not French")

@@ -128,12 +128,16 @@ def page_errors(errors: list[str]) -> list[str]:
     return [error for error in errors if not error.endswith("/favicon.ico)")]
 
 
-def staff_sign_in(page, base: str, next_path: str, token: str) -> None:
-    """Signs in through the staff sign-in form, which leads on to `next_path`."""
+def staff_sign_in(page, base: str, next_path: str, email: str) -> None:
+    """Signs in through the staff sign-in form with the account of `email` (its password the tests'
+    ACCOUNT_PASSWORD), which leads on to `next_path`."""
+    from tests.integration.gateway.support import ACCOUNT_PASSWORD
+
     page.goto(f"{base}/staff/login?next={next_path}")
-    page.get_by_label("Staff token").fill(token)
+    page.locator('input[name="email"]').fill(email)
+    page.locator('input[name="password"]').fill(ACCOUNT_PASSWORD)
     with page.expect_navigation():
-        page.get_by_role("button", name="Sign in").click()
+        page.locator('form[action="/staff/login"] button[type="submit"]').click()
 
 
 def assert_chromium_installed() -> None:

@@ -15,7 +15,7 @@ from kernel.tables import utcnow
 from tests.conftest import STAFF_TOKEN
 from tests.e2e.support import assert_chromium_installed, browser_verdict, start_platform
 from tests.helpers import wait_for
-from tests.integration.gateway.support import activity_payload, iso, registration_payload
+from tests.integration.gateway.support import activity_payload, create_account, iso, registration_payload
 from tests.integration.reporting import stream
 from tests.integration.reporting.test_service import publish_and_wait
 
@@ -65,7 +65,7 @@ def dashboard(runner_factory, platform_config, gateway_url, staff_headers):
 def test_the_live_dashboard_updates_in_place(dashboard, gateway_url):
     year, registration_id = dashboard
     browser_verdict("tests.e2e.dashboard_browser", gateway_url, str(year), STAFF_TOKEN, registration_id, TITLE,
-                    ALERT_ID, timeout=120)
+                    ALERT_ID, create_account(gateway_url, "staff")["email"], timeout=120)
     body = requests.get(f"{gateway_url}/api/kpis/dashboard/{year}",
                         headers={"Authorization": f"Bearer {STAFF_TOKEN}"}, timeout=10).json()
     assert body["annual"]["open_offer"]["participants"] == 2
@@ -74,4 +74,4 @@ def test_the_live_dashboard_updates_in_place(dashboard, gateway_url):
 def test_the_live_dashboard_updates_in_place_in_french(dashboard, gateway_url):
     year, registration_id = dashboard
     browser_verdict("tests.e2e.dashboard_language_browser", gateway_url, str(year), STAFF_TOKEN, registration_id,
-                    timeout=120)
+                    create_account(gateway_url, "staff")["email"], timeout=120)

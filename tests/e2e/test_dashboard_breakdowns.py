@@ -16,7 +16,7 @@ from kernel.tables import utcnow
 from tests.conftest import STAFF_TOKEN
 from tests.e2e.support import assert_chromium_installed, browser_verdict, start_platform
 from tests.helpers import wait_for
-from tests.integration.gateway.support import activity_payload, iso, registration_payload
+from tests.integration.gateway.support import activity_payload, create_account, iso, registration_payload
 from tests.integration.reporting import stream
 from tests.integration.reporting.test_service import publish_and_wait
 
@@ -72,7 +72,7 @@ def test_a_goal_with_a_dot_shows_and_updates_in_place(platform_with_goal, gatewa
     # completing the live activity adds it, its dagdelen and its one participant to the goal
     after = [str(earlier["activities"] + 1), str(earlier["dagdelen"] + LIVE_DAGDELEN), str(earlier["participants"] + 1)]
     browser_verdict("tests.e2e.dashboard_breakdowns_browser", gateway_url, str(year), STAFF_TOKEN, activity_id, GOAL,
-                    json.dumps(before), json.dumps(after), str(tmp_path))
+                    json.dumps(before), json.dumps(after), str(tmp_path), create_account(gateway_url, "staff")["email"])
     assert (tmp_path / "breakdowns-after.png").stat().st_size > 0
     body = requests.get(f"{gateway_url}/api/kpis/dashboard/{year}",
                         headers={"Authorization": f"Bearer {STAFF_TOKEN}"}, timeout=10).json()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from kernel.config import ROOT
 
-SERVICES = ("registration", "requests", "evaluation", "notifications", "reporting")
+SERVICES = ("registration", "requests", "evaluation", "notifications", "reporting", "accounts")
 CHECKED = ("kernel", "services", "ops")
 
 def module_name(path: Path, root: Path) -> str:

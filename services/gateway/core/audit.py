@@ -1,10 +1,33 @@
 """The audit trail: who changed what, and when. A route that changes something calls `record`
 after the change succeeded, naming the action ("activity.created"), the kind of thing changed
-and its id; the account comes from the request's Viewer (services.gateway.core.auth).
-
-Placeholder until the accounts service keeps the log: records nothing yet."""
+and its id; the account comes from the request's Viewer (services.gateway.core.auth). The
+accounts service keeps the log (its `record_audit` RPC) and stamps the time."""
 from __future__ import annotations
+
+import logging
+
+from kernel.errors import ServiceUnavailable
+from services.gateway.core.auth import ROLES, Viewer, viewer_of
+
+log = logging.getLogger(__name__)
+
+
+def actor_of(viewer: Viewer) -> dict:
+    """{"account_id", "name"} of the viewer: their account, or the machine token of their highest role."""
+    if viewer.account_id is not None:
+        return {"account_id": viewer.account_id, "name": viewer.name or viewer.email or viewer.account_id}
+    role = next((role for role in reversed(ROLES) if viewer.may(role)), "none")
+    return {"account_id": None, "name": f"machine token ({role})"}
 
 
 def record(service, request, action: str, subject_type: str, subject_id: str | None = None, **details) -> None:
-    """Write one line of the audit log for the change `request` made (details: small, no personal data)."""
+    """Write one line of the audit log for the change `request` made (details: small, no personal data).
+
+    The change is made by then: when the accounts service does not answer, the person is not told
+    it failed (they would do it twice); the line is logged instead, for the record."""
+    entry = {"actor": actor_of(viewer_of(request)), "action": action, "subject_type": subject_type,
+             "subject_id": None if subject_id is None else str(subject_id), "details": details}
+    try:
+        service.accounts.record_audit(entry)
+    except ServiceUnavailable:
+        log.error("audit line not written (accounts did not answer): %s", entry)

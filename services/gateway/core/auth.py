@@ -1,9 +1,11 @@
-"""Authentication and roles: `Authorization: Bearer <token>` (or the staff sign-in cookie),
-compared by sha256 digest.
-
-The configuration holds only digests (AUTH.STAFF_TOKEN_SHA256, AUTH.OPS_TOKEN_SHA256,
-AUTH.ADMIN_TOKEN_SHA256; comma-separated or a list), never tokens. A role with no digest
-configured refuses every token: an empty setting must not mean "open to all".
+"""Authentication and roles. Who asks is one of:
+- a staff member's browser, by its session cookie (SESSION_COOKIE, given at /staff/login): the
+  accounts service says whose session it is (one RPC per request), until it expires or is revoked;
+- `Authorization: Bearer <token>`: a machine token of the environment (compared by sha256 digest
+  with AUTH.STAFF_TOKEN_SHA256, AUTH.OPS_TOKEN_SHA256, AUTH.ADMIN_TOKEN_SHA256; comma-separated or
+  a list, never tokens), else a personal API token the accounts service issued to an account.
+A role with no digest configured refuses every machine token: an empty setting must not mean
+"open to all".
 
 Every protected entrypoint of the gateway says who may use it with `@require(role, ...)`;
 docs/SECURITY.md has the table.
@@ -97,7 +99,8 @@ ROLES = ("staff", "ops", "admin")
 ROLE_SETTINGS = {"staff": "STAFF_TOKEN_SHA256", "ops": "OPS_TOKEN_SHA256", "admin": "ADMIN_TOKEN_SHA256"}
 # the roles a token of one role holds: admin may do everything staff and ops may do
 IMPLIES = {"staff": frozenset({"staff"}), "ops": frozenset({"ops"}), "admin": frozenset(ROLES)}
-STAFF_COOKIE = "staff_token"  # the sign-in form's HttpOnly cookie (services.gateway.staff.routes)
+# the HttpOnly cookie of a signed-in browser: the session's secret (services.gateway.staff.routes)
+SESSION_COOKIE = "staff_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # environ key of the gateway's security extension: a wrong token takes from the client's sign-in
 # bucket, and a client that has used it up gets 429 before its token is looked at
@@ -182,18 +185,39 @@ def token_roles(token: str | None, config: dict) -> frozenset[str]:
     return frozenset(held)
 
 
-def presented_token(request) -> str | None:
-    """The token of the request: the bearer header, else the staff sign-in cookie.
+def presented_credentials(request) -> tuple[str, str] | None:
+    """("bearer", token) from the header, else ("session", the sign-in cookie's value), else None.
 
     The cookie counts for reading (GET, HEAD) anywhere and on the HTML pages, whose form posts
     all carry a CSRF token (services.gateway.core.security); never for a change through the JSON
     API, so the cookie alone can never make a staff change (besides being SameSite=Strict)."""
     header = request.headers.get("Authorization")
     if header:
-        return bearer_token(header) or ""
+        return "bearer", bearer_token(header) or ""
     if request.method in SAFE_METHODS or not is_api_path(request.path):
-        return request.cookies.get(STAFF_COOKIE) or None
+        cookie = request.cookies.get(SESSION_COOKIE)
+        return ("session", cookie) if cookie else None
     return None
+
+
+def account_viewer(account: dict) -> Viewer:
+    """The Viewer of an account as the accounts service describes it."""
+    return Viewer(IMPLIES[account["role"]], account["account_id"], account["name"], account["email"])
+
+
+def identify(service, kind: str, secret: str) -> Viewer | None:
+    """Who a bearer token or session cookie belongs to; None when nobody (unknown, expired, revoked)."""
+    if not secret:
+        return None
+    if kind == "bearer":
+        held = token_roles(secret, service.config)
+        if held:
+            return Viewer(held)
+    accounts = getattr(service, "accounts", None)
+    if accounts is None:
+        return None
+    account = accounts.token_account(secret) if kind == "bearer" else accounts.session_account(secret)
+    return account_viewer(account) if account else None
 
 
 def is_api_path(path: str) -> bool:
@@ -204,22 +228,25 @@ def refusal(service, request, roles) -> Response | None:
     """None when the request's token holds one of `roles`; else the answer: 401 without a
     (valid) token, 403 with a valid token of another role. A page for the staff pages (/staff/...:
     the service's `auth_refused_page`, which offers the sign-in form), JSON for the rest."""
-    token = presented_token(request)
+    presented = presented_credentials(request)
     guard = request.environ.get(AUTH_GUARD)  # the gateway's rate limits (absent in unit tests)
-    if token and guard is not None and (too_many := guard.token_refusal(request)) is not None:
+    bearer = presented is not None and presented[0] == "bearer"
+    if bearer and presented[1] and guard is not None and (too_many := guard.token_refusal(request)) is not None:
         return too_many
-    held = token_roles(token, service.config) if token else frozenset()
+    viewer = identify(service, *presented) if presented else None
+    held = viewer.roles if viewer else frozenset()
     if held & set(roles):
-        request.environ[VIEWER] = Viewer(held)
+        request.environ[VIEWER] = viewer
         return None
-    if token and not held and guard is not None:
+    if bearer and presented[1] and not held and guard is not None:  # guessing tokens; a session that ended is no guess
         guard.token_failed(request)
-    if token is None:
+    if presented is None:
         status, message = 401, "This endpoint needs a token: Authorization: Bearer <token>."
     elif not held:
         status, message = 401, "The token is not valid."
     else:
         status, message = 403, f"This token may not use this endpoint (it needs the {' or '.join(roles)} role)."
+        request.environ[VIEWER] = viewer  # the refusal page shows them what they may open
     if request.path.startswith("/staff/") and hasattr(service, "auth_refused_page"):
         return service.auth_refused_page(request, status, roles, held)
     headers = {"WWW-Authenticate": 'Bearer realm="staff", error="invalid_token"'} if status == 401 else None

@@ -1,17 +1,19 @@
 """The staff's own routes: signing in, the pages for staff that are not a feature's own, and
 the JSON API of the registration desk.
 
-- GET/POST /staff/login, POST /staff/logout: a small form that keeps the token (of any role) in
-  an HttpOnly, SameSite=Strict cookie, so a browser can open the staff pages;
+- GET/POST /staff/login, POST /staff/logout: email and password (the accounts service checks them,
+  locks an account after repeated failures and keeps the session); the browser gets only the
+  session's secret, in an HttpOnly, SameSite=Strict cookie (Secure under https). Signing out
+  revokes the session;
 - GET /staff/mail and /staff/mail/<id>: mail the platform captured instead of sending
-  (NOTIFICATIONS.MAIL_CAPTURE, the embedded default); an ops token: the mails hold participants'
+  (NOTIFICATIONS.MAIL_CAPTURE, the embedded default); the ops role: the mails hold participants'
   personal cancel and survey links;
-- GET /api/staff/notifications: the message log (JSON; staff token);
+- GET /api/staff/notifications: the message log (JSON; staff);
 - /api/staff/organisations, /api/staff/activities, /api/staff/registrations: the organisations
-  directory, activities and their registrations (staff token; the registration service).
+  directory, activities and their registrations (staff; the registration service).
 
-Staff pages accept the token as `Authorization: Bearer` or as that cookie (services.gateway.core.auth);
-without one they answer 401 with the sign-in form, with a token of another role 403
+Staff pages accept the session cookie or `Authorization: Bearer` (services.gateway.core.auth);
+without either they answer 401 with the sign-in form, with another role 403
 (`auth_refused_page`, which services.gateway.core.auth.refusal calls).
 """
 from __future__ import annotations
@@ -22,45 +24,34 @@ from werkzeug.wrappers import Response
 
 from kernel.config import CENTRE_TIMEZONE
 from kernel.errors import ValidationFailed
-from services.gateway.core.auth import STAFF_COOKIE, require, token_roles
-from services.gateway.core.csrf import csrf_token
+from services.gateway.core.auth import SESSION_COOKIE, require
 from services.gateway.core.errors import api
+from services.gateway.core.forms import text
 from services.gateway.core.http import read_json_object
 from services.gateway.core.openapi import operation
-from services.gateway.core.pages import environment
+from services.gateway.core.pages import StaffPage
 from services.gateway.core.security import http
 from services.gateway.staff.openapi import COMPONENTS
 
 COOKIE_PATH = "/"
-COOKIE_MAX_AGE = 12 * 3600
 # The captured mail's HTML is shown in a sandboxed srcdoc iframe, which inherits the page's policy:
 # the mails style with style attributes, so this page (ops only, no script anywhere) allows them.
 MAIL_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-src 'self'; "
                "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 
 
-def _html(template: str, status: int = 200, request=None, **context) -> Response:
-    """A staff page (English, staff/templates; its own frame staff/base.html)."""
-    context.setdefault("csrf_token", csrf_token(request) if request is not None else "")
-    response = Response(environment.get_template(f"staff/{template}").render(**context), status=status,
-                        content_type="text/html; charset=utf-8")
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Robots-Tag"] = "noindex"
-    return response
-
-
 def _safe_next(value: str | None) -> str | None:
     return value if value and value.startswith("/staff/") and not value.startswith("//") else None
 
 
-def _landing(roles) -> str:
-    """Where a sign-in without `next` goes: the captured mail for ops, the annual report for staff."""
-    if "ops" in roles:
+def _landing(role: str) -> str:
+    """Where a sign-in without `next` goes: the captured mail for ops, the annual report for the others."""
+    if role == "ops":
         return "/staff/mail"
     return f"/staff/reports/annual/{datetime.now(CENTRE_TIMEZONE).year}"
 
 
-def _https(config, request) -> bool:
+def https(config, request) -> bool:
     """Cookies get the Secure flag when the public address is https (or the request came over it)."""
     return str(config.get("PUBLIC_BASE_URL") or "").lower().startswith("https://") or request.scheme == "https"
 
@@ -72,9 +63,17 @@ def _required_value(body: dict, name: str, kind, message: str):
     return value
 
 
+def sign_in_page(request, status: int = 200, next_url: str | None = None, email: str = "",
+                 error_key: str | None = None, notice_key: str | None = None) -> Response:
+    page = StaffPage(request)
+    return page.render("staff/login.html", status=status, title=page.t("accounts_login_title"),
+                       next=next_url or "", email=email, error=page.t(error_key) if error_key else None,
+                       notice=page.t(notice_key) if notice_key else None)
+
+
 class StaffRoutes:
     """Signing in, the captured mail, the message log and the registration desk's JSON; the service
-    class provides `config`, `registration` and `notifications`."""
+    class provides `config`, `accounts`, `registration` and `notifications`."""
 
     openapi_components = COMPONENTS
 
@@ -84,53 +83,59 @@ class StaffRoutes:
     def staff_login(self, request):
         next_url = _safe_next(request.values.get("next"))
         if request.method != "POST":
-            return _html("login.html", request=request, title="Staff sign-in", next=next_url or "", error=None)
-        token = (request.form.get("token") or "").strip()
-        roles = token_roles(token, self.config)
-        if not roles:
-            return _html("login.html", status=401, request=request, title="Staff sign-in", next=next_url or "",
-                         error="That token is not valid.")
-        response = Response(status=303, headers={"Location": next_url or _landing(roles)})
-        response.set_cookie(STAFF_COOKIE, token, httponly=True, samesite="Strict", path=COOKIE_PATH,
-                            secure=_https(self.config, request), max_age=COOKIE_MAX_AGE)
+            return sign_in_page(request, next_url=next_url)
+        email = text(request.form, "email")
+        signed = self.accounts.sign_in(email, request.form.get("password") or "")
+        if not signed["token"]:  # a wrong password, an unknown email and a locked account look the same
+            return sign_in_page(request, 401, next_url, email, error_key="accounts_login_refused")
+        response = Response(status=303, headers={"Location": next_url or _landing(signed["account"]["role"])})
+        response.set_cookie(SESSION_COOKIE, signed["token"], httponly=True, samesite="Strict", path=COOKIE_PATH,
+                            secure=https(self.config, request))
         return response
 
     @http("POST", "/staff/logout")
     def staff_logout(self, request):
+        session = request.cookies.get(SESSION_COOKIE)
+        if session:
+            self.accounts.sign_out(session)
         response = Response(status=303, headers={"Location": "/staff/login"})
-        response.delete_cookie(STAFF_COOKIE, path=COOKIE_PATH, httponly=True, samesite="Strict",
-                               secure=_https(self.config, request))
+        response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH, httponly=True, samesite="Strict",
+                               secure=https(self.config, request))
         return response
 
     @http("GET", "/staff/mail")
     @require("ops")
     def staff_mail(self, request):
-        return _html("mail_list.html", request=request, title="Captured mail",
-                     mails=self.notifications.list_captured_mail())
+        page = StaffPage(request)
+        return page.render("staff/mail_list.html", title=page.t("accounts_mail_title"),
+                           mails=self.notifications.list_captured_mail())
 
     @http("GET", "/staff/mail/<int:mail_id>")
     @require("ops")
     def staff_mail_one(self, request, mail_id):
+        page = StaffPage(request)
         mail = self.notifications.get_captured_mail(mail_id)
         if mail is None:
-            return _html("base.html", status=404, request=request, title="No such mail")
-        response = _html("mail.html", request=request, title=mail["subject"], mail=mail)
+            return page.message("not_found_title", [page.t("accounts_mail_not_found")], 404)
+        response = page.render("staff/mail.html", title=mail["subject"], mail=mail)
         response.headers["Content-Security-Policy"] = MAIL_POLICY
         return response
 
     def auth_refused_page(self, request, status: int, roles, held) -> Response:
-        """What a staff page answers without a valid token (401: the sign-in form, coming back
-        here) or with a token of another role (403); services.gateway.core.auth.refusal calls it."""
+        """What a staff page answers without a valid session or token (401: the sign-in form, coming
+        back here) or with another role (403); services.gateway.core.auth.refusal calls it."""
         if status == 401:
-            error = "That token is not valid." if (request.headers.get("Authorization")
-                                                   or request.cookies.get(STAFF_COOKIE)) else None
-            response = _html("login.html", status=401, request=request, title="Staff sign-in",
-                             next=_safe_next(request.full_path.rstrip("?")) or "", error=error)
+            ended = bool(request.cookies.get(SESSION_COOKIE)) and not request.headers.get("Authorization")
+            response = sign_in_page(request, 401, _safe_next(request.full_path.rstrip("?")),
+                                    notice_key="accounts_session_ended" if ended else None,
+                                    error_key="accounts_token_refused" if request.headers.get("Authorization")
+                                    else None)
             response.headers["WWW-Authenticate"] = 'Bearer realm="staff"'
             return response
-        text = (f"You are signed in with a token for {', '.join(sorted(held))}; this page needs "
-                f"{' or '.join(roles)}. Sign out and sign in with such a token.")
-        return _html("refused.html", status=403, request=request, title="Not for this token", text=text)
+        page = StaffPage(request)
+        needed = ", ".join(page.t(f"accounts_role_{role}") for role in sorted(roles))
+        return page.render("staff/refused.html", status=403, title=page.t("accounts_refused_title"),
+                           text=page.t("accounts_refused_text", roles=needed))
 
     # ------------------------------------------------------------ the message log
 

@@ -9,6 +9,7 @@ CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 def all_services() -> tuple:
     """The gateway and every service of the platform (imported when needed)."""
+    from services.accounts.service import AccountsService
     from services.evaluation.service import EvaluationService
     from services.gateway.service import GatewayService
     from services.notifications.service import NotificationsService
@@ -18,7 +19,7 @@ def all_services() -> tuple:
 
     return (
         GatewayService, RegistrationService, EvaluationService, RequestsService, ReportingService,
-        NotificationsService,
+        NotificationsService, AccountsService,
     )
 
 
@@ -91,3 +92,39 @@ def registration_payload(**overrides) -> dict:
     }
     payload.update(overrides)
     return payload
+
+
+ACCOUNT_PASSWORD = "een lange zin als wachtwoord"
+
+
+def create_account(gateway_url: str, role: str = "staff", email: str | None = None, name: str | None = None,
+                   password: str = ACCOUNT_PASSWORD) -> dict:
+    """A staff account made through POST /api/admin/accounts with the environment's admin token."""
+    import requests
+
+    from tests.conftest import ADMIN_TOKEN
+
+    payload = {"email": email or f"{role}@steunpunt.example", "name": name or f"{role.title()} Tester", "role": role,
+               "password": password}
+    made = requests.post(f"{gateway_url}/api/admin/accounts", json=payload, timeout=10,
+                         headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert made.status_code == 201, made.text
+    return made.json()
+
+
+def sign_in(gateway_url: str, email: str, password: str = ACCOUNT_PASSWORD, session=None):
+    """A requests.Session signed in at /staff/login with that account (its session cookie set)."""
+    import requests
+
+    from services.gateway.core.auth import SESSION_COOKIE
+
+    session = session if session is not None else requests.Session()
+    answer = form_post(f"{gateway_url}/staff/login", {"email": email, "password": password}, session=session,
+                       allow_redirects=False)
+    assert answer.status_code == 303 and session.cookies.get(SESSION_COOKIE), (answer.status_code, answer.text[:300])
+    return session
+
+
+def staff_session(gateway_url: str, role: str = "staff"):
+    """A browser signed in with a new account of `role`."""
+    return sign_in(gateway_url, create_account(gateway_url, role)["email"])

@@ -41,7 +41,7 @@ def test_health_is_200_when_broker_and_every_service_answer(api):
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert set(body["services"]) == {"registration", "evaluation", "requests", "reporting", "notifications"}
+    assert set(body["services"]) == {"registration", "evaluation", "requests", "reporting", "notifications", "accounts"}
     assert all(answer["ok"] and answer["database"] for answer in body["services"].values())
 
 
@@ -335,4 +335,5 @@ def test_openapi_is_valid_and_lists_every_route_the_gateway_serves(api):
     assert served <= spec_paths(document)
     for path, item in document["paths"].items():
         for operation in item.values():
-            assert ("security" in operation) == path.startswith(("/api/staff/", "/api/kpis/", "/api/alerts/"))
+            protected = ("/api/staff/", "/api/kpis/", "/api/alerts/", "/api/admin/")
+            assert ("security" in operation) == path.startswith(protected)

@@ -13,6 +13,7 @@ from nameko.standalone.rpc import ServiceRpcProxy
 
 from kernel.config import CENTRE_TIMEZONE
 from kernel.tables import utcnow
+from services.gateway.core.auth import SESSION_COOKIE
 from tests.helpers import wait_for
 from tests.integration.gateway.support import activity_payload, iso, registration_payload
 from tests.integration.reporting import stream
@@ -89,7 +90,7 @@ def test_the_dashboard_is_staff_only_and_checks_its_input(api):
     page = public.get(f"/staff/dashboard/{YEAR}", allow_redirects=False)
     assert page.status_code in (303, 401), page.status_code
     assert "Live dashboard" not in page.text
-    public.session.cookies.set("staff_token", "not-the-token")
+    public.session.cookies.set(SESSION_COOKIE, "not-a-session")
     assert public.get(f"/api/kpis/dashboard/{YEAR}").status_code == 401
 
     # bad years and versions are 400; the script and style sheet are served to anyone (no data in them)

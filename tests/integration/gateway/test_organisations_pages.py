@@ -60,7 +60,7 @@ def test_staff_see_search_and_filter_the_list(api, gateway_url, staff_headers):
 def test_ops_get_403_and_no_token_the_sign_in_page(gateway_url, ops_headers, path):
     assert requests.get(f"{gateway_url}{path}", headers=ops_headers, timeout=10).status_code == 403
     anonymous = requests.get(f"{gateway_url}{path}", timeout=10)
-    assert anonymous.status_code == 401 and 'name="token"' in anonymous.text
+    assert anonymous.status_code == 401 and 'name="password"' in anonymous.text
 
 
 def test_ops_may_not_create_or_confirm_an_import(api, gateway_url, ops_headers, staff_headers):

@@ -60,8 +60,9 @@ def test_sign_in_attempts_have_their_own_stricter_bucket(gateway_url):
     token = CSRF_FIELD.search(browser.get(f"{gateway_url}/staff/login", timeout=10).text)[1]
 
     def attempt():
-        return browser.post(f"{gateway_url}/staff/login", data={"token": "guess", "csrf_token": token},
-                            allow_redirects=False, timeout=10)
+        return browser.post(f"{gateway_url}/staff/login", allow_redirects=False, timeout=10,
+                            data={"email": "guess@steunpunt.example", "password": "a guessed password",
+                                  "csrf_token": token})
 
     assert [attempt().status_code for _ in range(2)] == [401, 401]
     refused = attempt()

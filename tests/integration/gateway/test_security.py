@@ -15,12 +15,19 @@ import pytest
 import requests
 from nameko.web.handlers import HttpRequestHandler
 
-from services.gateway.core.auth import IMPLIES, ROLES, STAFF_COOKIE, required_roles
+from services.gateway.core.auth import IMPLIES, ROLES, SESSION_COOKIE, required_roles
 from services.gateway.core.csrf import sign_csrf
 from services.gateway.core.security import GatewayHttp
 from services.gateway.service import GatewayService
 from tests.conftest import ADMIN_TOKEN, OPS_TOKEN, STAFF_TOKEN
-from tests.integration.gateway.support import CSRF_FIELD, activity_payload, form_post, registration_payload
+from tests.integration.gateway.support import (
+    CSRF_FIELD,
+    activity_payload,
+    create_account,
+    form_post,
+    registration_payload,
+    sign_in,
+)
 
 TOKENS = {"staff": STAFF_TOKEN, "ops": OPS_TOKEN, "admin": ADMIN_TOKEN}
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -116,12 +123,15 @@ def test_every_protected_route_refuses_anonymous_invalid_and_wrong_role_tokens(g
     login = session.get(f"{gateway_url}/staff/login", timeout=10)  # a CSRF token, for page forms
     csrf = CSRF_FIELD.search(login.text)[1]
     problems, checked = [], 0
+    # a signed-in browser of each role: its session cookie
+    session_of = {role: sign_in(gateway_url, create_account(gateway_url, role)["email"]).cookies[SESSION_COOKIE]
+                  for role in ROLES}
 
     def call(method, path, bearer=None, cookie=None):
         headers = {"Authorization": f"Bearer {bearer}"} if bearer is not None else {}
         cookies = {"csrf": session.cookies["csrf"]}
         if cookie is not None:
-            cookies[STAFF_COOKIE] = cookie
+            cookies[SESSION_COOKIE] = cookie
         kwargs = {"json": {}} if path.startswith("/api/") and method in UNSAFE else {}
         if method in UNSAFE and not path.startswith("/api/"):
             kwargs = {"data": {"csrf_token": csrf}}
@@ -185,11 +195,11 @@ def test_every_protected_route_refuses_anonymous_invalid_and_wrong_role_tokens(g
             if method in ("GET", "HEAD") or not api:  # the sign-in cookie reads, and posts pages' forms
                 expect(call(method, path, cookie="not-a-token"), {401}, f"{what} with an invalid cookie")
                 for role in sorted(may_not):
-                    expect(call(method, path, cookie=TOKENS[role]), {403}, f"{what} with a {role} cookie")
-                expect_served(call(method, path, cookie=TOKENS[sorted(may)[0]]), method, url,
+                    expect(call(method, path, cookie=session_of[role]), {403}, f"{what} with a {role} cookie")
+                expect_served(call(method, path, cookie=session_of[sorted(may)[0]]), method, url,
                               f"{what} with the sign-in cookie of an allowed role")
             else:  # never a JSON write on the cookie alone
-                expect(call(method, path, cookie=ADMIN_TOKEN), {401}, f"{what} with only the sign-in cookie")
+                expect(call(method, path, cookie=session_of["admin"]), {401}, f"{what} with only the sign-in cookie")
     assert checked >= 40
     assert problems == []
 

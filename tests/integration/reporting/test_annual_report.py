@@ -11,10 +11,12 @@ from html.parser import HTMLParser
 import pytest
 import requests
 
+from services.accounts.service import AccountsService
+from services.gateway.core.auth import SESSION_COOKIE
 from services.gateway.service import GatewayService
 from services.reporting import prior
 from services.reporting.service import ReportingService
-from tests.conftest import STAFF_TOKEN
+from tests.integration.gateway.support import staff_session
 from tests.integration.reporting import stream
 from tests.integration.reporting.test_service import publish_and_wait
 
@@ -128,6 +130,7 @@ def table(html: str) -> TableRows:
 def platform(platform_config, container_factory):
     container_factory(ReportingService, platform_config).start()
     container_factory(GatewayService, platform_config).start()
+    container_factory(AccountsService, platform_config).start()
     publish_and_wait(platform_config, two_years())
     return platform_config
 
@@ -174,8 +177,8 @@ def test_the_printable_page_shows_both_years_with_the_targets_met_or_missed(plat
     assert "Groupe cible primaire : associations, mouvements, institutions nationales de formation, " \
            "universités populaires." in french.text
 
-    # a browser signed in with the staff cookie (/staff/login) may open it too; a bad year is a 400 page
-    cookie = {"staff_token": STAFF_TOKEN}
+    # a browser signed in with a staff account (/staff/login) may open it too; a bad year is a 400 page
+    cookie = {SESSION_COOKIE: staff_session(gateway_url).cookies[SESSION_COOKIE]}
     assert get(page, cookies=cookie).status_code == 200
     assert get(f"{gateway_url}/staff/reports/annual/lastyear", cookies=cookie).status_code == 400
     assert get(f"{page}?years=11", cookies=cookie).status_code == 400

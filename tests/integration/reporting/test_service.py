@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, func, select
 
 from kernel.envelope import new_event
 from kernel.tables import processed_events
+from services.accounts.service import AccountsService
 from services.gateway.service import GatewayService
 from services.reporting import store
 from services.reporting.service import ReportingService
@@ -105,6 +106,7 @@ def test_kpis_through_the_gateway_need_the_staff_token(platform_config, containe
                                                        gateway_url):
     container_factory(ReportingService, platform_config).start()
     container_factory(GatewayService, platform_config).start()
+    container_factory(AccountsService, platform_config).start()  # who a token that is no machine token is
     events = stream.known_stream()
     publish_and_wait(platform_config, events)
     expected = expected_documents(events)

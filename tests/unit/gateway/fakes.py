@@ -76,6 +76,7 @@ class FakeRegistration:
 def gateway(registration=None, config=None):
     service = GatewayService()
     service.registration = registration or FakeRegistration()
+    service.accounts = FakeAccounts()
     service.config = config or {"PUBLIC_BASE_URL": "https://example.test", "AUTH": {"STAFF_TOKEN_SHA256": ""}}
     return service
 
@@ -86,3 +87,34 @@ def request(method="GET", path="/", query=None, form=None, headers=None, cookies
     if cookies:
         builder.headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
     return Request(builder.get_environ())
+
+
+class FakeAccounts:
+    """A stand-in for the accounts service: one account per role, signed in by the session
+    "session-<role>", with the personal API token "personal-<role>" and the password "right password"."""
+
+    def __init__(self):
+        self.accounts = {role: {"account_id": f"acc-{role}", "email": f"{role}@steunpunt.example",
+                                "name": f"{role.title()} Tester", "role": role} for role in ("staff", "ops", "admin")}
+        self.signed_out = []
+        self.audit = []
+
+    def session_account(self, token):
+        role = token.removeprefix("session-") if token not in self.signed_out else None
+        return self.accounts.get(role)
+
+    def token_account(self, token):
+        return self.accounts.get(token.removeprefix("personal-"))
+
+    def sign_in(self, email, password):
+        account = next((a for a in self.accounts.values() if a["email"] == email), None)
+        if account is None or password != "right password":
+            return {"token": None, "outcome": "failed"}
+        return {"token": f"session-{account['role']}", "account": account}
+
+    def sign_out(self, token):
+        self.signed_out.append(token)
+        return True
+
+    def record_audit(self, entry):
+        self.audit.append(entry)

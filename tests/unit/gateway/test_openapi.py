@@ -25,7 +25,7 @@ def test_staff_paths_need_the_bearer_scheme_and_public_ones_do_not():
     assert staff_token == {"type": "http", "scheme": "bearer", "description": staff_token["description"]}
     for path, item in document["paths"].items():
         for operation in item.values():
-            if path.startswith(("/api/staff/", "/api/kpis/")):  # the KPIs are staff-only too
+            if path.startswith(("/api/staff/", "/api/kpis/", "/api/admin/")):  # the KPIs are staff-only too
                 assert operation["security"] == [{"staffToken": []}]
                 assert "401" in operation["responses"]
             elif path == "/api/alerts/alertmanager":  # its own token, not a staff one

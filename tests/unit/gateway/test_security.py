@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from services.gateway.core import csrf, security
-from services.gateway.core.auth import STAFF_COOKIE, require, token_roles
+from services.gateway.core.auth import SESSION_COOKIE, require, token_roles
 from services.gateway.core.csrf import (
     CSRF_ENVIRON,
     CsrfContext,
@@ -32,7 +32,7 @@ from services.gateway.core.security import (
 )
 from services.gateway.ops.routes import metrics_public
 from tests.unit.evaluation.test_survey_page import survey_gateway
-from tests.unit.gateway.fakes import gateway, request
+from tests.unit.gateway.fakes import FakeAccounts, gateway, request
 
 KEY = b"unit-test-key"
 TOKENS = {"staff": "staff-token", "ops": "ops-token", "admin": "admin-token"}
@@ -73,6 +73,7 @@ def test_a_malformed_setting_refuses_only_that_role():
 class Service:
     def __init__(self, cfg):
         self.config = cfg
+        self.accounts = FakeAccounts()
 
     @require("ops")
     def ops_only(self, request):
@@ -89,7 +90,7 @@ class Service:
 
 def answer(handler, path="/api/x", method="GET", token=None, cookie=None):
     headers = {"Authorization": f"Bearer {token}"} if token else None
-    response = handler(request(method, path, headers=headers, cookies={STAFF_COOKIE: cookie} if cookie else None))
+    response = handler(request(method, path, headers=headers, cookies={SESSION_COOKIE: cookie} if cookie else None))
     return response.status_code, response.get_data(as_text=True)
 
 
@@ -106,23 +107,35 @@ def test_require_answers_401_without_a_valid_token_and_403_for_another_role():
     assert Service.ops_only.required_roles == {"ops"} and Service.either.required_roles == {"staff", "ops"}
 
 
-def test_the_sign_in_cookie_reads_but_never_writes_through_the_json_api():
+def test_the_session_cookie_reads_but_never_writes_through_the_json_api():
     service = Service(config())
-    assert answer(service.ops_only, cookie=TOKENS["ops"])[0] == 200
-    assert answer(service.ops_only, cookie=TOKENS["staff"])[0] == 403
+    assert answer(service.ops_only, cookie="session-ops")[0] == 200
+    assert answer(service.ops_only, cookie="session-staff")[0] == 403
     assert answer(service.ops_only, cookie="wrong")[0] == 401
-    assert answer(service.ops_only, method="POST", cookie=TOKENS["admin"])[0] == 401
+    assert answer(service.ops_only, cookie=TOKENS["ops"])[0] == 401  # a machine token is no session
+    assert answer(service.ops_only, method="POST", cookie="session-admin")[0] == 401
     assert answer(service.ops_only, method="POST", token=TOKENS["admin"])[0] == 200
     # a bearer header wins over the cookie, also when it is wrong
-    assert answer(service.ops_only, token="wrong", cookie=TOKENS["ops"])[0] == 401
+    assert answer(service.ops_only, token="wrong", cookie="session-ops")[0] == 401
+
+
+def test_a_personal_api_token_holds_its_account_role():
+    service = Service(config())
+    assert answer(service.ops_only, token="personal-ops") == (200, "secret")
+    assert answer(service.ops_only, token="personal-staff")[0] == 403
+    assert answer(service.ops_only, token="personal-admin")[0] == 200
+    assert answer(service.ops_only, token="personal-nobody")[0] == 401
 
 
 def test_staff_pages_answer_with_the_sign_in_form_or_a_refusal_page():
     service = gateway(config=config())
     status, body = answer(service.staff_mail, path="/staff/mail")
     assert status == 401 and 'action="/staff/login"' in body and 'name="next" value="/staff/mail"' in body
-    status, body = answer(service.staff_mail, path="/staff/mail", cookie=TOKENS["staff"])
-    assert status == 403 and "needs ops" in body and 'action="/staff/logout"' in body
+    assert 'name="email"' in body and 'name="password"' in body
+    status, body = answer(service.staff_mail, path="/staff/mail", cookie="session-signed-out")
+    assert status == 401 and "Je sessie is afgelopen" in body  # a session that ended: sign in again
+    status, body = answer(service.staff_mail, path="/staff/mail", cookie="session-staff")
+    assert status == 403 and "beheer van het platform" in body and 'action="/staff/logout"' in body
 
 
 def test_metrics_are_open_by_default_and_need_ops_when_closed():
@@ -142,16 +155,31 @@ def test_require_knows_only_the_three_roles(roles):
         require(*roles)
 
 
-def test_signing_in_sets_an_httponly_strict_cookie_secure_under_https():
+def test_signing_in_sets_an_httponly_strict_session_cookie_secure_under_https():
     service = gateway(config=config())
-    signed_in = service.staff_login(request("POST", "/staff/login", form={"token": TOKENS["staff"]}))
+
+    def sign_in(**form):
+        return service.staff_login(request("POST", "/staff/login", form=form))
+
+    signed_in = sign_in(email="staff@steunpunt.example", password="right password")
     assert signed_in.status_code == 303 and signed_in.headers["Location"].startswith("/staff/reports/annual/")
     cookie = signed_in.headers["Set-Cookie"]
+    assert cookie.startswith(f"{SESSION_COOKIE}=session-staff;")
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" in cookie
-    ops = service.staff_login(request("POST", "/staff/login", form={"token": TOKENS["ops"], "next": "//evil"}))
+    ops = sign_in(email="ops@steunpunt.example", password="right password", next="//evil")
     assert ops.headers["Location"] == "/staff/mail"  # not somewhere else
-    refused = service.staff_login(request("POST", "/staff/login", form={"token": "nope"}))
-    assert refused.status_code == 401 and "Set-Cookie" not in refused.headers
+    wrong = sign_in(email="ops@steunpunt.example", password="wrong")
+    unknown = sign_in(email="nobody@steunpunt.example", password="right password")
+    assert wrong.status_code == unknown.status_code == 401 and "Set-Cookie" not in wrong.headers
+    # nothing tells a wrong password from an unknown email (the form keeps what was typed)
+    assert wrong.get_data(as_text=True).replace("ops@", "nobody@") == unknown.get_data(as_text=True)
+
+
+def test_signing_out_revokes_the_session_and_drops_the_cookie():
+    service = gateway(config=config())
+    signed_out = service.staff_logout(request("POST", "/staff/logout", cookies={SESSION_COOKIE: "session-ops"}))
+    assert signed_out.status_code == 303 and service.accounts.signed_out == ["session-ops"]
+    assert f"{SESSION_COOKIE}=;" in signed_out.headers["Set-Cookie"]
 
 
 # ------------------------------------------------------------------ CSRF
