@@ -86,3 +86,14 @@ def test_translations_keep_the_placeholders_and_the_plural_forms(domain, languag
         if message.pluralizable or dutch[key].pluralizable:
             assert message.pluralizable and dutch[key].pluralizable, f"{domain}.po ({language}) {key}: plural in one"
             assert len(message.string) == num_plurals, f"{domain}.po ({language}) {key}: plural forms"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_each_message_id_is_defined_once(domain, language):
+    """Two features that picked the same id would share one text (the last wins): a merge of two
+    branches' catalog blocks must not hide that."""
+    _, locale_dir, name = DOMAINS[domain]
+    text = (locale_dir / language / "LC_MESSAGES" / f"{name}.po").read_text(encoding="utf-8")
+    ids = re.findall(r'^msgid "(.+)"$', text, re.MULTILINE)
+    assert sorted({i for i in ids if ids.count(i) > 1}) == []
