@@ -19,6 +19,7 @@ person and request ids, never a name or an address.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import sys
@@ -116,6 +117,19 @@ class Services:
             raise Unavailable(service, _why(exc)) from None
 
 
+def record(services: Services, action: str, document: dict) -> None:
+    """A line in the audit log (the accounts service's): who ran the command on this machine and how
+    many records it concerned; never the address. The export or erasure stands when the log is away."""
+    persons = [p["person"]["person_id"] for p in document["registration"]["persons"]]
+    entry = {"actor": {"account_id": None, "name": f"ops:{getpass.getuser()}"}, "action": action,
+             "subject_type": "person", "subject_id": persons[0] if len(persons) == 1 else None,
+             "details": {"persons": len(persons), "requests": len(document["requests"]["requests"])}}
+    try:
+        services.call("accounts", "record_audit", entry)
+    except Unavailable as exc:
+        print(f"not written to the audit log: {exc}", file=sys.stderr)
+
+
 def _why(exc: Exception) -> str:
     return f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}".rstrip(": ")
 
@@ -176,6 +190,7 @@ def export(services: Services, address: str, output: str | None) -> int:
     if not _held(document):
         print(NOTHING_HELD, file=sys.stderr)
         return 1
+    record(services, "person.exported", document)
     text = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True)
     if output:
         fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # personal data: owner only
@@ -222,6 +237,7 @@ def erase(services: Services, address: str, yes: bool, wait_seconds: float) -> i
     accompanied = services.call("registration", "erase_begeleider", address)["registrations"]
     requests = services.call("requests", "erase_requester", address)
     print(f"requests: requester of {requests['erased']} request(s) erased", file=sys.stderr)
+    record(services, "person.erased", document)
 
     pending = {("evaluation", "person", pid) for pid in person_ids}
     pending |= {("notifications", "person", pid) for pid in person_ids}

@@ -1,6 +1,6 @@
 """What clients of the accounts service may import: the schemas of its RPC inputs and outputs, the
 roles and the password's minimum length."""
-from services.accounts.domain import PASSWORD_MIN_LENGTH, ROLES
+from services.accounts.domain import AUDIT_ACTIONS, AUDIT_SUBJECTS, PASSWORD_MIN_LENGTH, ROLES
 from services.accounts.schemas import (
     MAX_AUDIT_PAGE,
     AccountInputSchema,
@@ -11,6 +11,6 @@ from services.accounts.schemas import (
 )
 
 __all__ = [
-    "PASSWORD_MIN_LENGTH", "ROLES", "MAX_AUDIT_PAGE", "AccountInputSchema", "AccountUpdateSchema",
-    "AccountViewSchema", "ApiTokenViewSchema", "AuditEntrySchema",
+    "AUDIT_ACTIONS", "AUDIT_SUBJECTS", "PASSWORD_MIN_LENGTH", "ROLES", "MAX_AUDIT_PAGE", "AccountInputSchema",
+    "AccountUpdateSchema", "AccountViewSchema", "ApiTokenViewSchema", "AuditEntrySchema",
 ]

@@ -189,9 +189,29 @@ class AuditEntry:
     """One line of the audit log: who (an account, or a machine token of a role) did what to what."""
 
     at: datetime
-    actor: str  # the account's name, or "machine token (<role>)"
+    actor: str  # the account's name, "machine:<role>", "ops:<user>" or "sign-in"
     action: str
     subject_type: str
     subject_id: str | None = None
     actor_account_id: str | None = None
     details: dict = field(default_factory=dict)
+
+
+# Every action the audit log knows, by what it is about; the audit page words each one (catalog id
+# accounts_action.<action>), and a line with another action is refused.
+AUDIT_ACTIONS = (
+    "account.created", "account.renamed", "account.role_changed", "account.deactivated", "account.reactivated",
+    "account.password_set", "account.sessions_revoked", "account.token_issued", "account.token_revoked",
+    "account.signed_in", "account.sign_in_failed", "account.locked",
+    "activity.created", "activity.updated", "activity.postponed", "activity.cancelled", "activity.completed",
+    "registration.created", "registration.cancelled", "registration.promoted", "registration.walk_in",
+    "attendance.recorded", "registrations.exported",
+    "organisation.created", "organisation.updated", "organisation.imported",
+    "request.recorded", "request.updated", "request.explored", "request.note_added", "request.accepted",
+    "request.declined", "request.delivery_recorded", "request.closed", "requests.exported",
+    "request_staff.created", "request_staff.updated",
+    "evaluations.exported",
+    "person.exported", "person.erased",
+)
+# what a line is about (its subject's kind; the id is opaque, never an address or a name)
+AUDIT_SUBJECTS = ("account", "activity", "registration", "organisation", "request", "request_staff", "person")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, validate
 
 from kernel.fields import EmailAddress, StrictSchema, Trimmed, required_text
-from services.accounts.domain import ROLES, password_problems
+from services.accounts.domain import AUDIT_ACTIONS, AUDIT_SUBJECTS, ROLES, password_problems
 
 MAX_AUDIT_PAGE = 200
 
@@ -67,9 +67,8 @@ class ActorSchema(StrictSchema):
 
 class AuditInputSchema(StrictSchema):
     actor = fields.Nested(ActorSchema, required=True)
-    action = fields.String(required=True, validate=[validate.Length(min=3, max=64),
-                                                    validate.Regexp(r"^[a-z_]+\.[a-z_.]+$")])
-    subject_type = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    action = fields.String(required=True, validate=validate.OneOf(AUDIT_ACTIONS))
+    subject_type = fields.String(required=True, validate=validate.OneOf(AUDIT_SUBJECTS))
     subject_id = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=64))
     details = fields.Dict(keys=fields.String(), load_default=dict)
 

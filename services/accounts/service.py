@@ -5,7 +5,7 @@ Thin nameko entrypoints: input loaded with a schema, one unit of work, the domai
 consumes and emits no events: the gateway asks it over RPC (a sign-in, who a session or token is,
 an audit line to write). Every change to an account is written to the audit log in the same
 transaction. `actor` arguments say who asks: {"account_id": ..., "name": ...} (account_id None for
-a machine token of the environment, whose name is "machine token (<role>)")."""
+a machine token of the environment, whose name is "machine:<role>")."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -20,7 +20,7 @@ from kernel.errors import Conflict
 from kernel.inputs import domain_errors, load
 from kernel.tables import utcnow
 from services.accounts import domain, repository, schemas
-from services.accounts.domain import Account, ApiToken, AuditEntry, Session
+from services.accounts.domain import AUDIT_ACTIONS, Account, ApiToken, AuditEntry, Session
 
 _account_input = schemas.AccountInputSchema()
 _account_update = schemas.AccountUpdateSchema(partial=True)
@@ -33,7 +33,7 @@ _audit_input = schemas.AuditInputSchema()
 _audit_entry = schemas.AuditEntrySchema()
 _audit_filters = schemas.AuditFiltersSchema()
 # who signs in is nobody yet: sign-in lines name the account as their subject
-ANONYMOUS = {"account_id": None, "name": "sign-in form"}
+ANONYMOUS = {"account_id": None, "name": "sign-in"}  # a failed sign-in: nobody known (the page words it)
 CHANGE_ACTIONS = {"name": "account.renamed", "role": "account.role_changed"}
 
 
@@ -47,6 +47,8 @@ def session_lifetimes(config: dict) -> tuple[timedelta, timedelta]:
 
 
 def audit(session, actor: dict, action: str, subject_type: str, subject_id: str | None, now, **details) -> None:
+    if action not in AUDIT_ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}: add it to AUDIT_ACTIONS (and its words to the catalogs)")
     session.add(AuditEntry(at=now, actor=actor["name"], actor_account_id=actor.get("account_id"), action=action,
                            subject_type=subject_type, subject_id=subject_id, details=details))
 

@@ -25,6 +25,9 @@ from services.gateway.core.pages import StaffPage
 from services.gateway.core.security import http
 
 AUDIT_PAGE_SIZE = 50
+# where the audit page links a line's subject (an account links to its own page)
+SUBJECT_LINKS = {"activity": "/staff/activities/{id}", "request": "/staff/requests/{id}",
+                 "organisation": "/staff/organisations/{id}/edit", "request_staff": "/staff/requests/colleagues/{id}"}
 # what the account's page says after a change led back to it (?made=1 ...)
 NOTICES = (("made", "accounts_made_notice"), ("saved", "accounts_saved_notice"),
            ("signed_out", "accounts_signed_out_notice"), ("password_set", "accounts_password_set_notice"))
@@ -185,4 +188,5 @@ class AccountRoutes:
         return page.render("accounts/audit.html", title=page.t("accounts_audit_title"), entries=found["entries"],
                            total=found["total"], kinds=found["action_kinds"], accounts=accounts,
                            names={a["account_id"]: a["name"] for a in accounts},
-                           account_id=account_id or "", kind=kind or "", page_number=number, pages=pages)
+                           account_id=account_id or "", kind=kind or "", page_number=number, pages=pages,
+                           subject_links=SUBJECT_LINKS)

@@ -1,10 +1,13 @@
-"""The audit trail: who changed what, and when. A route that changes something calls `record`
-after the change succeeded, naming the action ("activity.created"), the kind of thing changed
-and its id; the account comes from the request's Viewer (services.gateway.core.auth). The
-accounts service keeps the log (its `record_audit` RPC) and stamps the time."""
+"""The audit trail: who changed what, and when. A page that changes something calls `record` after
+the change succeeded, naming the action ("activity.created", one of the accounts service's
+AUDIT_ACTIONS), the kind of thing changed and its id; a JSON API route says the same with
+`@audited`. The account comes from the request's Viewer (services.gateway.core.auth), a machine
+token as "machine:<role>". The accounts service keeps the log (its `record_audit` RPC) and stamps
+the time."""
 from __future__ import annotations
 
 import logging
+from functools import wraps
 
 from kernel.errors import ServiceUnavailable
 from services.gateway.core.auth import ROLES, Viewer, viewer_of
@@ -17,7 +20,7 @@ def actor_of(viewer: Viewer) -> dict:
     if viewer.account_id is not None:
         return {"account_id": viewer.account_id, "name": viewer.name or viewer.email or viewer.account_id}
     role = next((role for role in reversed(ROLES) if viewer.may(role)), "none")
-    return {"account_id": None, "name": f"machine token ({role})"}
+    return {"account_id": None, "name": f"machine:{role}"}
 
 
 def record(service, request, action: str, subject_type: str, subject_id: str | None = None, **details) -> None:
@@ -31,3 +34,24 @@ def record(service, request, action: str, subject_type: str, subject_id: str | N
         service.accounts.record_audit(entry)
     except ServiceUnavailable:
         log.error("audit line not written (accounts did not answer): %s", entry)
+
+
+def audited(action: str, subject_type: str, subject_key: str | None = None, answer_key: str | None = None):
+    """Decorate a JSON API entrypoint, between @api and @require: once it has answered without an
+    error, record `action` on its subject, the route's `subject_key` argument, else the answer's
+    `answer_key` (`<subject_type>_id` unless said; none for an export)."""
+    def decorate(handler):
+        @wraps(handler)
+        def wrapper(self, request, *args, **kwargs):
+            result = handler(self, request, *args, **kwargs)
+            body = result[1] if isinstance(result, tuple) else result
+            if subject_key is not None:
+                subject_id = kwargs.get(subject_key, args[0] if args else None)
+            else:
+                subject_id = body.get(answer_key or f"{subject_type}_id") if isinstance(body, dict) else None
+            record(self, request, action, subject_type, subject_id)
+            return result
+
+        return wrapper
+
+    return decorate

@@ -24,6 +24,7 @@ from werkzeug.wrappers import Response
 from kernel.errors import Conflict, DomainError, Gone, NotFound, ValidationFailed
 from services.evaluation.api import SCORES, STAGES, TEXT_FIELDS, TEXT_MAX_LENGTH
 from services.gateway.core import forms
+from services.gateway.core.audit import audited
 from services.gateway.core.auth import require
 from services.gateway.core.errors import api
 from services.gateway.core.openapi import operation
@@ -227,6 +228,7 @@ class EvaluationRoutes:
                errors=(400, 404), query=(STAGE_PARAMETER,))
     @http("GET", "/api/staff/evaluations/activities/<activity_id>/export.csv")
     @api
+    @audited("evaluations.exported", "activity", "activity_id")
     @require("staff")
     def staff_export_evaluations(self, request, activity_id):
         text = self.evaluation.export_csv(activity_id, request.args.get("stage") or None)

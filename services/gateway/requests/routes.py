@@ -21,6 +21,7 @@ from kernel.config import answer_within_working_days
 from kernel.errors import DomainError, ValidationFailed
 from kernel.rules import LANGUAGES
 from services.gateway.core import forms
+from services.gateway.core.audit import audited
 from services.gateway.core.auth import require
 from services.gateway.core.errors import api
 from services.gateway.core.http import read_json_object
@@ -197,6 +198,7 @@ class RequestRoutes(RequestDeskPages):
                response="Request", status=201, errors=(400,))
     @http("POST", "/api/staff/requests")
     @api
+    @audited("request.recorded", "request")
     @require("staff")
     def staff_record_request(self, request):
         return 201, self.requests.record_request(read_json_object(request))
@@ -207,6 +209,7 @@ class RequestRoutes(RequestDeskPages):
                error_descriptions=((403, "A staff token: this bulk export of personal data needs admin."),))
     @http("GET", "/api/staff/requests/export.csv")
     @api
+    @audited("requests.exported", "request")
     @require("admin")  # every requester's name, e-mail and phone at once: a bulk export of personal data
     def staff_export_requests(self, request):
         text = self.requests.export_csv(_filters(request))
@@ -226,6 +229,7 @@ class RequestRoutes(RequestDeskPages):
                response="Request", errors=(400, 404, 409))
     @http("PATCH", "/api/staff/requests/<request_id>")
     @api
+    @audited("request.updated", "request", "request_id")
     @require("staff")
     def staff_update_request_tags(self, request, request_id):
         return self.requests.update_tags(request_id, read_json_object(request))
@@ -242,6 +246,7 @@ class RequestRoutes(RequestDeskPages):
                "requester's answer)", request="RequestExplore", response="Request", errors=(400, 404, 409))
     @http("POST", "/api/staff/requests/<request_id>/explore")
     @api
+    @audited("request.explored", "request", "request_id")
     @require("staff")
     def staff_explore_request(self, request, request_id):
         return self.requests.explore(request_id, read_json_object(request, required=False))
@@ -250,6 +255,7 @@ class RequestRoutes(RequestDeskPages):
                request="RequestNote", response="Request", errors=(400, 404, 409))
     @http("POST", "/api/staff/requests/<request_id>/notes")
     @api
+    @audited("request.note_added", "request", "request_id")
     @require("staff")
     def staff_add_request_note(self, request, request_id):
         return self.requests.add_note(request_id, read_json_object(request))
@@ -258,6 +264,7 @@ class RequestRoutes(RequestDeskPages):
                request="RequestAccept", response="Request", errors=(400, 404, 409))
     @http("POST", "/api/staff/requests/<request_id>/accept")
     @api
+    @audited("request.accepted", "request", "request_id")
     @require("staff")
     def staff_accept_request(self, request, request_id):
         return self.requests.accept(request_id, read_json_object(request))
@@ -266,6 +273,7 @@ class RequestRoutes(RequestDeskPages):
                "request.declined", request="RequestDecline", response="Request", errors=(400, 404, 409))
     @http("POST", "/api/staff/requests/<request_id>/decline")
     @api
+    @audited("request.declined", "request", "request_id")
     @require("staff")
     def staff_decline_request(self, request, request_id):
         return self.requests.decline(request_id, read_json_object(request))
@@ -274,6 +282,7 @@ class RequestRoutes(RequestDeskPages):
                response="Request", errors=(400, 404, 409))
     @http("POST", "/api/staff/requests/<request_id>/deliveries")
     @api
+    @audited("request.delivery_recorded", "request", "request_id")
     @require("staff")
     def staff_record_delivery(self, request, request_id):
         return self.requests.record_delivery(request_id, read_json_object(request))
@@ -281,6 +290,7 @@ class RequestRoutes(RequestDeskPages):
     @operation("closeRequest", "Close a delivered request", response="Request", errors=(404, 409))
     @http("POST", "/api/staff/requests/<request_id>/close")
     @api
+    @audited("request.closed", "request", "request_id")
     @require("staff")
     def staff_close_request(self, request, request_id):
         read_json_object(request, required=False)
@@ -300,6 +310,7 @@ class RequestRoutes(RequestDeskPages):
                response="StaffMember", status=201, errors=(400,))
     @http("POST", "/api/staff/requests/staff")
     @api
+    @audited("request_staff.created", "request_staff", answer_key="staff_id")
     @require("staff")
     def staff_create_staff_member(self, request):
         return 201, self.requests.create_staff(read_json_object(request))
@@ -315,6 +326,7 @@ class RequestRoutes(RequestDeskPages):
                request="StaffMemberUpdate", response="StaffMember", errors=(400, 404))
     @http("PATCH", "/api/staff/requests/staff/<staff_id>")
     @api
+    @audited("request_staff.updated", "request_staff", "staff_id")
     @require("staff")
     def staff_update_staff_member(self, request, staff_id):
         return self.requests.update_staff(staff_id, read_json_object(request))

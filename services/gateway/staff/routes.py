@@ -24,6 +24,7 @@ from werkzeug.wrappers import Response
 
 from kernel.config import CENTRE_TIMEZONE
 from kernel.errors import ValidationFailed
+from services.gateway.core.audit import audited
 from services.gateway.core.auth import SESSION_COOKIE, require
 from services.gateway.core.errors import api
 from services.gateway.core.forms import text
@@ -166,6 +167,7 @@ class StaffRoutes:
                response="Organisation", status=201, errors=(400, 409))
     @http("POST", "/api/staff/organisations")
     @api
+    @audited("organisation.created", "organisation")
     @require("staff")
     def staff_create_organisation(self, request):
         return 201, self.registration.create_organisation(read_json_object(request))
@@ -181,6 +183,7 @@ class StaffRoutes:
                response="Organisation", errors=(400, 404, 409))
     @http("PATCH", "/api/staff/organisations/<organisation_id>")
     @api
+    @audited("organisation.updated", "organisation", "organisation_id")
     @require("staff")
     def staff_update_organisation(self, request, organisation_id):
         return self.registration.update_organisation(organisation_id, read_json_object(request))
@@ -196,6 +199,7 @@ class StaffRoutes:
                status=201, errors=(400, 409))
     @http("POST", "/api/staff/activities")
     @api
+    @audited("activity.created", "activity")
     @require("staff")
     def staff_create_activity(self, request):
         return 201, self.registration.create_activity(read_json_object(request))
@@ -211,6 +215,7 @@ class StaffRoutes:
                errors=(400, 404, 409))
     @http("PATCH", "/api/staff/activities/<activity_id>")
     @api
+    @audited("activity.updated", "activity", "activity_id")
     @require("staff")
     def staff_update_activity(self, request, activity_id):
         return self.registration.update_activity(activity_id, read_json_object(request))
@@ -219,6 +224,7 @@ class StaffRoutes:
                response="Activity", errors=(400, 404, 409))
     @http("POST", "/api/staff/activities/<activity_id>/cancel")
     @api
+    @audited("activity.cancelled", "activity", "activity_id")
     @require("staff")
     def staff_cancel_activity(self, request, activity_id):
         body = read_json_object(request)
@@ -229,6 +235,7 @@ class StaffRoutes:
                "registered told", request="PostponeActivity", response="Activity", errors=(400, 404, 409))
     @http("POST", "/api/staff/activities/<activity_id>/postpone")
     @api
+    @audited("activity.postponed", "activity", "activity_id")
     @require("staff")
     def staff_postpone_activity(self, request, activity_id):
         return self.registration.postpone_activity(activity_id, read_json_object(request))
@@ -236,6 +243,7 @@ class StaffRoutes:
     @operation("completeActivity", "Mark an activity completed", response="Activity", errors=(404, 409))
     @http("POST", "/api/staff/activities/<activity_id>/complete")
     @api
+    @audited("activity.completed", "activity", "activity_id")
     @require("staff")
     def staff_complete_activity(self, request, activity_id):
         read_json_object(request, required=False)  # a body, if any, must still be a JSON object
@@ -253,6 +261,7 @@ class StaffRoutes:
                response="StaffRegistration", errors=(404, 409))
     @http("POST", "/api/staff/registrations/<registration_id>/cancel")
     @api
+    @audited("registration.cancelled", "registration", "registration_id")
     @require("staff")
     def staff_cancel_registration(self, request, registration_id):
         read_json_object(request, required=False)
@@ -263,6 +272,7 @@ class StaffRoutes:
                errors=(404, 409))
     @http("POST", "/api/staff/registrations/<registration_id>/promote")
     @api
+    @audited("registration.promoted", "registration", "registration_id")
     @require("staff")
     def staff_promote_registration(self, request, registration_id):
         read_json_object(request, required=False)
@@ -272,6 +282,7 @@ class StaffRoutes:
                response="StaffRegistration", errors=(400, 404, 409))
     @http("PUT", "/api/staff/registrations/<registration_id>/attendance")
     @api
+    @audited("attendance.recorded", "registration", "registration_id")
     @require("staff")
     def staff_record_attendance(self, request, registration_id):
         body = read_json_object(request)

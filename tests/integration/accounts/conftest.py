@@ -6,7 +6,7 @@ from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.accounts.service import AccountsService
 
-ADMIN = {"account_id": None, "name": "machine token (admin)"}
+ADMIN = {"account_id": None, "name": "machine:admin"}
 PASSWORD = "een lange zin als wachtwoord"
 
 

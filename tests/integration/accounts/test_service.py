@@ -106,11 +106,11 @@ def test_every_account_action_is_audited_with_its_actor(rpc):
 
 
 def test_record_audit_keeps_a_line_from_another_part_of_the_platform(rpc):
-    rpc.record_audit({"actor": {"account_id": None, "name": "machine token (staff)"}, "action": "activity.created",
+    rpc.record_audit({"actor": {"account_id": None, "name": "machine:staff"}, "action": "activity.created",
                       "subject_type": "activity", "subject_id": "act-1", "details": {"kind": "vorming"}})
     (entry,) = rpc.list_audit()["entries"]
     assert (entry["actor"], entry["action"], entry["subject_id"], entry["details"]) == (
-        "machine token (staff)", "activity.created", "act-1", {"kind": "vorming"})
+        "machine:staff", "activity.created", "act-1", {"kind": "vorming"})
     assert rpc.list_audit()["action_kinds"] == ["activity"]
     with pytest.raises((ValidationFailed, RemoteError)):
         rpc.record_audit({"actor": {"name": "x"}, "action": "NOT VALID", "subject_type": "a"})

@@ -86,7 +86,7 @@ def test_a_personal_token_is_shown_once_works_and_stops_when_revoked_and_the_aud
     rows = re.findall(r"<tr>\s*<td>.*?</td>\s*<td>(.*?)</td>\s*<td>(.*?)</td>", audit.text, re.S)
     assert ("Bea Beheer", "token revoked") in rows and ("Bea Beheer", "token made") in rows
     assert ("Bea Beheer", "signed in") in rows
-    assert ("machine token (admin)", "account created") in rows
+    assert ("machine token (administrator)", "account created") in rows
     assert [action for _, action in rows][0] == "token revoked"  # newest first
     assert f'<a href="/staff/accounts/{target["account_id"]}">Tom Test</a>' in audit.text  # what it was done to
     mine = admin.get(f"{gateway_url}/staff/audit", params={"account": target["account_id"], "lang": "en"},

@@ -11,6 +11,7 @@ from services.gateway.core.auth import SESSION_COOKIE
 from tests.integration.gateway.support import (
     ACCOUNT_PASSWORD,
     CSRF_FIELD,
+    activity_payload,
     create_account,
     form_post,
     sign_in,
@@ -135,6 +136,33 @@ def test_a_personal_token_works_as_bearer_until_it_is_revoked_and_the_audit_name
     assert (line["actor"], line["subject_id"]) == ("Bea Beheer", made.json()["account_id"])
     (by_machine,) = [e for e in accounts_rpc.list_audit()["entries"]
                      if e["action"] == "account.created" and e["subject_id"] == admin["account_id"]]
-    assert by_machine["actor"] == "machine token (admin)" and by_machine["actor_account_id"] is None
+    assert by_machine["actor"] == "machine:admin" and by_machine["actor_account_id"] is None
     accounts_rpc.revoke_token(issued["token_id"], {"account_id": None, "name": "t"})
     assert requests.get(f"{gateway_url}/api/staff/activities", headers=bearer, timeout=10).status_code == 401
+
+
+def test_changes_through_the_json_api_and_exports_are_in_the_audit_log_with_who_made_them(
+        gateway_url, accounts_rpc, staff_headers, admin_headers):
+    staff = create_account(gateway_url, "staff", name="Sam Staf")
+    issued = accounts_rpc.issue_token(staff["account_id"], {"label": "script"}, {"account_id": None, "name": "t"})
+    bearer = {"Authorization": f"Bearer {issued['token']}"}
+    made = requests.post(f"{gateway_url}/api/staff/activities", json=activity_payload(), headers=bearer, timeout=10)
+    assert made.status_code == 201, made.text
+    activity_id = made.json()["activity_id"]
+    refused = requests.patch(f"{gateway_url}/api/staff/activities/{activity_id}", json={"capacity": -1},
+                             headers=bearer, timeout=10)
+    assert refused.status_code == 400
+    changed = requests.patch(f"{gateway_url}/api/staff/activities/{activity_id}", json={"capacity": 40},
+                             headers=staff_headers, timeout=10)
+    assert changed.status_code == 200
+    exported = requests.get(f"{gateway_url}/api/staff/requests/export.csv", headers=admin_headers, timeout=10)
+    assert exported.status_code == 200
+
+    lines = [(e["action"], e["actor"], e["actor_account_id"], e["subject_type"], e["subject_id"])
+             for e in reversed(accounts_rpc.list_audit()["entries"])
+             if e["action"] in ("activity.created", "activity.updated", "requests.exported")]
+    assert lines == [  # oldest first; the refused change is not there
+        ("activity.created", "Sam Staf", staff["account_id"], "activity", activity_id),
+        ("activity.updated", "machine:staff", None, "activity", activity_id),
+        ("requests.exported", "machine:admin", None, "request", None),
+    ]

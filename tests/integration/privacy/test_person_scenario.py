@@ -7,6 +7,7 @@ erasing again is harmless, an unknown address exits 1 and a service that does no
 before anything is erased."""
 from __future__ import annotations
 
+import getpass
 import io
 import json
 import subprocess
@@ -22,6 +23,7 @@ from kernel.config import CENTRE_TIMEZONE, ROOT, SERVICES
 from kernel.errors import NotFound
 from kernel.tables import processed_events
 from ops import main as ops_main
+from services.accounts.service import AccountsService
 from services.evaluation.service import EvaluationService
 from services.notifications.service import NotificationsService
 from services.registration.service import RegistrationService
@@ -103,7 +105,7 @@ def test_a_person_is_exported_from_every_service_then_erased_everywhere_with_the
     evaluation_events = EventSpy(config["AMQP_URI"], "evaluation")
     clock = MovableClock()
     with_clock(container_factory(EvaluationService, config), clock).start()
-    for cls in (RegistrationService, RequestsService, ReportingService, NotificationsService):
+    for cls in (RegistrationService, RequestsService, ReportingService, NotificationsService, AccountsService):
         container_factory(cls, config).start()
 
     now = datetime.now(UTC)
@@ -189,6 +191,9 @@ def test_a_person_is_exported_from_every_service_then_erased_everywhere_with_the
         (requester_mails,) = document["notifications"]["requests"]
         assert [m["template"] for m in requester_mails["messages"]] == ["request_acknowledgement"]
         assert "Cas" not in json.dumps(document)  # nothing about anybody else
+        (exported,) = rpc.accounts.list_audit({"action_kind": "person"})["entries"]
+        assert (exported["action"], exported["actor"], exported["subject_id"], exported["details"]) == (
+            "person.exported", f"ops:{getpass.getuser()}", ann_id, {"persons": 1, "requests": 1})
 
         # --- erase: refused without confirmation, then with --yes ---------------------------------------
         code, _, err = cli(config_path, "person", "erase", "--email", ANN["email"], stdin="no\n")
@@ -202,6 +207,9 @@ def test_a_person_is_exported_from_every_service_then_erased_everywhere_with_the
             assert ANN["name"] not in text and ANN["email"].lower() not in text.lower()
         (erased,) = registration_events.wait("person.erased")
         assert erased["data"] == {"person_id": ann_id}
+        audited = rpc.accounts.list_audit({"action_kind": "person"})["entries"]
+        assert [line["action"] for line in audited] == ["person.erased", "person.exported"]  # newest first
+        assert ANN["email"].lower() not in json.dumps(audited).lower() and ANN["name"] not in json.dumps(audited)
 
         # nothing personal anywhere; Cas (not erased) is still there, so the scan does look
         assert hits(config) == {service: [] for service in SERVICES}

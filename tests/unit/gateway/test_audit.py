@@ -7,8 +7,8 @@ from tests.unit.gateway.fakes import FakeAccounts, gateway, request
 def test_the_actor_is_the_account_or_the_machine_token_of_its_highest_role():
     assert audit.actor_of(Viewer(IMPLIES["staff"], "acc-1", "An Peeters", "an@x.example")) == {
         "account_id": "acc-1", "name": "An Peeters"}
-    assert audit.actor_of(Viewer(IMPLIES["admin"])) == {"account_id": None, "name": "machine token (admin)"}
-    assert audit.actor_of(Viewer(IMPLIES["ops"])) == {"account_id": None, "name": "machine token (ops)"}
+    assert audit.actor_of(Viewer(IMPLIES["admin"])) == {"account_id": None, "name": "machine:admin"}
+    assert audit.actor_of(Viewer(IMPLIES["ops"])) == {"account_id": None, "name": "machine:ops"}
 
 
 def test_record_sends_one_line_with_the_viewer_as_actor():
