@@ -8,6 +8,7 @@ run): the first admin that `make run` makes, and an account made by hand for rec
 """
 from __future__ import annotations
 
+import getpass
 import secrets
 import sys
 
@@ -18,7 +19,7 @@ from kernel.tables import utcnow
 from services.accounts import domain, repository
 from services.accounts.service import account_view, create
 
-ACTOR = {"account_id": None, "name": "command line (python -m ops account)"}
+ACTOR = {"account_id": None, "name": f"ops:{getpass.getuser()}"}  # who ran the command, as the audit page words it
 FIRST_ADMIN_EMAIL = "admin@steunpunt.invalid"
 
 
