@@ -196,6 +196,12 @@ def run(base: str, admin_email: str, admin_password: str, shots: str) -> dict:
         admin.goto(f"{base}/staff/audit?account={report['staff_account_id']}")
         log = words(admin.locator("main").inner_text())
         check(STAFF["name"] in log, "the audit log does not name the staff member")
+        for action in ("aangemeld", "activiteit gemaakt", "activiteit gewijzigd", "aanwezigheid bewaard",
+                       "aanwezige zonder inschrijving toegevoegd", "activiteit afgerond"):
+            check(action in log, f"the audit log does not say {action!r}: {log}")
+        check(activity_id not in log, "the audit log shows the activity's id to people")
+        check(admin.locator(f'main a[href="/staff/activities/{activity_id}"]').count() == 6,
+              "the audit log's lines about the activity do not all lead to it")
         shot(admin, "audit")
 
         check(not page_errors(staff_errors), f"page errors: {staff_errors}")
