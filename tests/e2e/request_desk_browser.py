@@ -1,12 +1,14 @@
 """The browser half of tests/e2e/test_request_desk.py, run in its own process (playwright's sync API
 hangs next to eventlet; see registration_page_browser.py).
 
-    python -m tests.e2e.request_desk_browser <gateway url> <staff token> <screenshot folder>
+    python -m tests.e2e.request_desk_browser <gateway url> <staff account's email> <screenshot folder>
 
-A requester asks on the public form; a staff member (the token as a bearer header, as automation
-signs in) adds a colleague, finds the request in the "new" queue, explores it, accepts it for that
-colleague, records a delivery (a mistake first: the field error beside its field) and closes it; a
-page of it left open is then refused. Last, a request taken by phone is recorded.
+A requester asks on the public form; a staff member signs in with their account (the tests'
+ACCOUNT_PASSWORD) and, their "mine" queue empty until they are a colleague of the desk, adds
+themselves as a colleague (the same email), finds the request in the "new" queue, explores it,
+accepts it for the suggested colleague (themselves: it is then in "mine"), records a delivery (a
+mistake first: the field error beside its field) and closes it; a page of it left open is then
+refused. Last, a request taken by phone is recorded.
 Saves a full-page screenshot of each staff page as desk-<page>-<lang>.png.
 
 Exit status 0 and a JSON line {"ok": true, "request_id": ...} when every step passed; else exit
@@ -26,12 +28,15 @@ from tests.e2e.support import (
     open_watched,
     page_errors,
     policy_problems,
+    staff_sign_in,
     watched_page,
     words,
 )
 
+COLLEAGUE = "Bram Claes"  # the staff account's name
 
-def run(base: str, token: str, shots: str) -> dict:
+
+def run(base: str, email: str, shots: str) -> dict:
     report: dict = {"steps": [], "shots": []}
     step = report["steps"].append
 
@@ -60,13 +65,20 @@ def run(base: str, token: str, shots: str) -> dict:
         request_id = page.locator("#request-reference").inner_text().strip()
         report["request_id"] = request_id
 
-        staff = browser.new_context(extra_http_headers={"Authorization": f"Bearer {token}"})
+        staff = browser.new_context()
         desk, errors = watched_page(staff)
 
-        step("a colleague joins the desk")
+        step("the staff member signs in; not a colleague of the desk yet, so no requests of theirs")
+        staff_sign_in(desk, base, "/staff/requests?queue=mine", email)
+        check(desk.url.endswith("/staff/requests?queue=mine"), f"the sign-in led to {desk.url}")
+        check(f"geen collega met het e-mailadres {email}" in desk.locator("main").inner_text(),
+              "mine does not say the viewer is no colleague")
+        shoot(desk, "queue-mine-no-colleague")
+
+        step("they join the desk as a colleague, with their account's email")
         desk.goto(f"{base}/staff/requests/colleagues")
-        desk.get_by_label(re.compile("^Naam")).fill("Bram Claes")
-        desk.get_by_label(re.compile("^E-mailadres")).fill("bram@steunpunt.example")
+        desk.get_by_label(re.compile("^Naam")).fill(COLLEAGUE)
+        desk.get_by_label(re.compile("^E-mailadres")).fill(email)
         desk.get_by_label("Vrijwilligers").check()
         submit(desk, "Bewaren")
         check("De collega is toegevoegd." in desk.content(), "no confirmation of the new colleague")
@@ -79,10 +91,6 @@ def run(base: str, token: str, shots: str) -> dict:
         check(link.count() == 1, "the request is not in the new queue")
         check("lies@example.org" not in desk.content(), "the list shows the requester's address")
         shoot(desk, "queue")
-        desk.get_by_role("link", name="Mijn vragen").click()
-        desk.wait_for_load_state()
-        check("geen e-mailadres" in desk.locator("main").inner_text(), "mine does not say the viewer has no email")
-        shoot(desk, "queue-mine")
         desk.goto(f"{base}/staff/requests?lang=en")
         shoot(desk, "queue", "en")
         desk.goto(f"{base}/staff/requests?lang=nl")
@@ -93,7 +101,8 @@ def run(base: str, token: str, shots: str) -> dict:
         shoot(desk, "request-received")
 
         step("explore, then accept for the suggested colleague")
-        desk.get_by_label("Wie verkent?").select_option(label="Bram Claes")
+        check(desk.get_by_label("Wie verkent?").locator("option:checked").inner_text() == COLLEAGUE,
+              "the viewer is not the one exploring by default")
         desk.get_by_label("Notitie").first.fill("Gebeld met Lies: vorming voor 12 vrijwilligers.")
         submit(desk, "Verkenning starten")
         check("De verkenning is gestart." in desk.content(), "no confirmation of exploring")
@@ -101,6 +110,14 @@ def run(base: str, token: str, shots: str) -> dict:
         shoot(desk, "request-exploring")
         submit(desk, "Weerhouden")
         check("De vraag is weerhouden." in desk.content(), "no confirmation of accepting")
+        request_url = desk.url
+        desk.goto(f"{base}/staff/requests")
+        desk.get_by_role("link", name="Mijn vragen").click()
+        desk.wait_for_load_state()
+        check(desk.get_by_role("link", name="Kunnen jullie onze vrijwilligers vormen?").count() == 1,
+              "the accepted request is not in mine")
+        shoot(desk, "queue-mine")
+        desk.goto(request_url)
 
         step("a delivery: a mistake first, then right")
         desk.get_by_label(re.compile("^Vorm")).select_option("inhouse_training")
@@ -123,7 +140,7 @@ def run(base: str, token: str, shots: str) -> dict:
         submit(desk, "Afsluiten")
         check("De vraag is afgesloten." in desk.content(), "no confirmation of closing")
         history = words(desk.locator("ol.history").inner_text())
-        for text in ("Ontvangen via het formulier", "Verkenning gestart", "Weerhouden, voor Bram Claes",
+        for text in ("Ontvangen via het formulier", "Verkenning gestart", f"Weerhouden, voor {COLLEAGUE}",
                      "Uitgevoerd: vorming op maat, 2 dagdelen, 12 deelnemers", "Afgesloten"):
             check(text in history, f"the history lacks {text!r}: {history}")
         check(desk.locator("main form").count() == 0, "a closed request still offers actions")
