@@ -5,7 +5,7 @@ import pytest
 import requests
 
 from tests.helpers import wait_for
-from tests.integration.gateway.support import all_services
+from tests.integration.gateway.support import all_services, answers
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def gateway_config(platform_config):
 def platform(runner_factory, gateway_config, gateway_url):
     runner = runner_factory(gateway_config, *all_services())
     runner.start()
-    wait_for(lambda: _answers(gateway_url), timeout=15, message="the gateway to answer")
+    wait_for(lambda: answers(gateway_url), timeout=15, message="the gateway to answer")
     return runner
 
 
@@ -29,16 +29,9 @@ def gateway_alone(runner_factory, gateway_config, gateway_url):
 
     runner = runner_factory(gateway_config, GatewayService)
     runner.start()
-    wait_for(lambda: _answers(gateway_url, "/privacy"), timeout=15, message="the gateway to answer")
+    wait_for(lambda: answers(gateway_url, "/privacy"), timeout=15, message="the gateway to answer")
     host, _, port = gateway_config["WEB_SERVER_ADDRESS"].rpartition(":")
     return host, int(port)
-
-
-def _answers(url, path="/health"):
-    try:
-        return requests.get(f"{url}{path}", timeout=5).status_code == 200
-    except requests.ConnectionError:
-        return False
 
 
 @pytest.fixture

@@ -23,6 +23,16 @@ def all_services() -> tuple:
     )
 
 
+def answers(url: str, path: str = "/health") -> bool:
+    """Does the gateway at `url` answer `path` with 200 (not yet listening: no)?"""
+    import requests
+
+    try:
+        return requests.get(f"{url}{path}", timeout=5).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
 def form_post(url: str, data=None, session=None, page_url: str | None = None, **kwargs):
     """POST a form as a browser does: GET its page first (`page_url`, else `url`), take the hidden
     CSRF field and the `csrf` cookie, then POST `data` (a dict or a list of pairs) with both.

@@ -9,6 +9,7 @@ import requests
 from services.accounts.service import AccountsService
 from services.gateway.service import GatewayService
 from tests.helpers import wait_for
+from tests.integration.gateway.support import answers
 
 OPS_ONLY = "/metrics"  # with AUTH.METRICS_PUBLIC false: a token-protected route that needs no other service
 
@@ -22,15 +23,8 @@ def limited(gateway_config, runner_factory, gateway_url):
     gateway_config["GATEWAY"]["HEALTH_CACHE_SECONDS"] = 600
     gateway_config["AUTH"]["METRICS_PUBLIC"] = False
     runner_factory(gateway_config, GatewayService, AccountsService).start()
-    wait_for(lambda: _answers(f"{gateway_url}/privacy"), timeout=15, message="the gateway to answer")
+    wait_for(lambda: answers(gateway_url, "/privacy"), timeout=15, message="the gateway to answer")
     return gateway_config
-
-
-def _answers(url) -> bool:
-    try:
-        return requests.get(url, timeout=5).status_code == 200
-    except requests.ConnectionError:
-        return False
 
 
 def get(gateway_url, path, client, **headers):
