@@ -289,18 +289,8 @@ class ActivityPages:
     @http("POST", "/staff/activities/<activity_id>/registrations/<registration_id>/promote")
     @require("staff")
     def staff_registration_promote(self, request, activity_id, registration_id):
-        page = StaffPage(request)
-        try:
-            if not any(r["registration_id"] == registration_id
-                       for r in self.registration.list_registrations(activity_id)):
-                return page.not_found()
-            self.registration.promote_registration(registration_id)
-        except NotFound:
-            return page.not_found()
-        except Conflict:
-            return self._activity_page(page, activity_id, 409, problem=page.t("activities_err_cannot_promote"))
-        record(self, request, "registration.promoted", "registration", registration_id, activity_id=activity_id)
-        return _seeing_other(f"/staff/activities/{activity_id}")
+        return self._on_registration(request, activity_id, registration_id, self.registration.promote_registration,
+                                     "registration.promoted", "activities_err_cannot_promote")
 
     @http("POST", "/staff/activities/<activity_id>/complete")
     @require("staff")
@@ -340,18 +330,24 @@ class ActivityPages:
     @http("POST", "/staff/activities/<activity_id>/registrations/<registration_id>/cancel")
     @require("staff")
     def staff_registration_cancel(self, request, activity_id, registration_id):
+        return self._on_registration(request, activity_id, registration_id, self.registration.cancel_registration,
+                                     "registration.cancelled", "activities_err_cannot_cancel_registration")
+
+    def _on_registration(self, request, activity_id: str, registration_id: str, change, action: str,
+                         refused_key: str) -> Response:
+        """`change` one registration of this activity (404 for one of another), recorded; a change the
+        registration's state refuses: the activity's page with why (409)."""
         page = StaffPage(request)
         try:
             if not any(r["registration_id"] == registration_id
                        for r in self.registration.list_registrations(activity_id)):
                 return page.not_found()
-            self.registration.cancel_registration(registration_id)
+            change(registration_id)
         except NotFound:
             return page.not_found()
         except Conflict:
-            return self._activity_page(page, activity_id, 409,
-                                       problem=page.t("activities_err_cannot_cancel_registration"))
-        record(self, request, "registration.cancelled", "registration", registration_id, activity_id=activity_id)
+            return self._activity_page(page, activity_id, 409, problem=page.t(refused_key))
+        record(self, request, action, "registration", registration_id, activity_id=activity_id)
         return _seeing_other(f"/staff/activities/{activity_id}")
 
     # ------------------------------------------------------------ the attendance sheet

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from functools import wraps
 
+from nameko.exceptions import UnknownService
+
 from kernel.errors import ServiceUnavailable
 from services.gateway.core.auth import ROLES, Viewer, viewer_of
 
@@ -32,7 +34,7 @@ def record(service, request, action: str, subject_type: str, subject_id: str | N
              "subject_id": None if subject_id is None else str(subject_id), "details": details}
     try:
         service.accounts.record_audit(entry)
-    except ServiceUnavailable:
+    except (ServiceUnavailable, UnknownService):  # slow, or not running at all
         log.error("audit line not written (accounts did not answer): %s", entry)
 
 

@@ -1,4 +1,8 @@
 """services.gateway.core.audit: who a line of the audit log names, and what it sends the accounts service."""
+import pytest
+from nameko.exceptions import UnknownService
+
+from kernel.errors import ServiceUnavailable
 from services.gateway.core import audit
 from services.gateway.core.auth import IMPLIES, VIEWER, Viewer
 from tests.unit.gateway.fakes import FakeAccounts, gateway, request
@@ -22,12 +26,12 @@ def test_record_sends_one_line_with_the_viewer_as_actor():
         "subject_type": "activity", "subject_id": "act-1", "details": {"kind": "vorming"}}]
 
 
-def test_a_line_the_accounts_service_cannot_take_is_logged_and_the_change_stands(caplog):
-    from kernel.errors import ServiceUnavailable
-
+@pytest.mark.parametrize("failure", [ServiceUnavailable("the accounts service did not answer in time"),
+                                     UnknownService("accounts")], ids=["slow", "not running"])
+def test_a_line_the_accounts_service_cannot_take_is_logged_and_the_change_stands(caplog, failure):
     class Down(FakeAccounts):
         def record_audit(self, entry):
-            raise ServiceUnavailable("the accounts service did not answer in time")
+            raise failure
 
     service = gateway()
     service.accounts = Down()
