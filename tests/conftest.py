@@ -12,12 +12,12 @@ import copy  # noqa: E402
 import hashlib  # noqa: E402
 import os  # noqa: E402
 import shutil  # noqa: E402
-import socket  # noqa: E402
 import uuid  # noqa: E402
 
 import pytest  # noqa: E402
 
 from kernel.config import SERVICES, load_config  # noqa: E402
+from tests.helpers import free_port  # noqa: E402
 
 STAFF_TOKEN = "test-staff-token"
 OPS_TOKEN = "test-ops-token"
@@ -30,15 +30,9 @@ if DEFAULT_BACKEND not in ("sqlite", "postgresql"):
     raise RuntimeError(f"TEST_DATABASE must be sqlite or postgresql, not {DEFAULT_BACKEND!r}")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def free_port():
-    return _free_port()
+@pytest.fixture(name="free_port")
+def a_free_port():
+    return free_port()
 
 
 @pytest.fixture(scope="session")
@@ -229,7 +223,7 @@ def platform_config(request, rabbit_config, tmp_path, migrated_templates):
                else DEFAULT_BACKEND)
     config = copy.deepcopy(load_config())
     config["AMQP_URI"] = rabbit_config["AMQP_URI"]
-    config["WEB_SERVER_ADDRESS"] = f"127.0.0.1:{_free_port()}"
+    config["WEB_SERVER_ADDRESS"] = f"127.0.0.1:{free_port()}"
     config["PUBLIC_BASE_URL"] = f"http://{config['WEB_SERVER_ADDRESS']}"
     if backend == "postgresql":
         create = request.getfixturevalue("postgres_database")

@@ -1,6 +1,9 @@
 """Small helpers shared by integration tests."""
 from __future__ import annotations
 
+import itertools
+import os
+import socket
 import subprocess
 import time
 
@@ -158,3 +161,24 @@ class EventSpy:
             seen = len(self.events)
             eventlet.sleep(quiet)
         return self.events
+
+
+# Ports for the servers tests start. Taken below the kernel's ephemeral range (32768 and up), so no
+# outgoing connection and no bind to port 0 anywhere can take one between a test choosing it and its
+# server binding it; and from a block of their own per pytest process, since the SQLite and the
+# PostgreSQL passes run side by side. Within a block they are handed out in turn, so a port is used
+# again only after every other one of the block.
+PORT_BLOCKS = {"sqlite": range(20000, 24000), "postgresql": range(24000, 28000)}
+_ports = itertools.cycle(PORT_BLOCKS[os.environ.get("TEST_DATABASE", "sqlite")])
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 nobody listens on now, for a server this test is about to start."""
+    for port in itertools.islice(_ports, 4000):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:  # taken (a server of an earlier test still runs, or the machine's own)
+                continue
+            return port
+    raise RuntimeError("no free port left in this pass's block")

@@ -10,7 +10,6 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import pytest
 import yaml
 
 from kernel.config import ROOT, SERVICES
+from tests.helpers import free_port
 from tests.integration.test_deploy_config import COMPOSE, PLATFORM_SERVICES
 
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
@@ -222,12 +222,6 @@ while True:
 '''
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -249,7 +243,7 @@ class Platform:
         self.piddir.mkdir()
         script = tmp_path / "fake_service.py"
         script.write_text(FAKE_SERVICE)
-        self.port = _free_port()
+        self.port = free_port()
         self.log_path = tmp_path / "supervisor.log"
         self.services = services
         args = [

@@ -7,14 +7,13 @@ log among it), in any metrics text or in the reporting database. The same scanne
 from __future__ import annotations
 
 import logging
-import socket
 from datetime import UTC, datetime, timedelta
 
 import requests
 from sqlalchemy import create_engine, inspect, text
 
 from kernel.config import SERVICES
-from tests.helpers import EventSpy, wait_for
+from tests.helpers import EventSpy, free_port, wait_for
 from tests.integration.gateway.support import activity_payload, all_services, iso, registration_payload
 
 NAME = "Zwaantje Quirinsky"
@@ -54,11 +53,7 @@ def test_a_full_scenario_leaves_no_personal_data_in_events_logs_metrics_or_repor
         platform_config, runner_factory, gateway_url, staff_headers, caplog, capfd):
     caplog.set_level(logging.DEBUG)  # every record of every logger reaches the root's capture handler
     caplog.set_level(logging.INFO, logger="urllib3")  # the test's own HTTP client logs the URLs it asks for
-    ports = {}
-    for service in SERVICES:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            ports[service] = sock.getsockname()[1]
+    ports = {service: free_port() for service in SERVICES}
     platform_config["METRICS"]["PORTS"] = dict(ports)
     spies = [EventSpy(platform_config["AMQP_URI"], producer) for producer in PRODUCERS]
     runner = runner_factory(platform_config, *all_services())

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 from kombu import Connection
 
-from tests.helpers import broker_idle
+from tests.helpers import broker_idle, free_port
 from tests.integration.faults.support import Processes
 
 RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
@@ -36,12 +35,6 @@ def processes(tmp_path):
         group.stop_all()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class RabbitNode:
     """A throw-away RabbitMQ node: its own name, ports, data, logs, config and Erlang cookie.
 
@@ -53,8 +46,8 @@ class RabbitNode:
     def __init__(self, directory: Path):
         self.directory = directory
         self.name = f"faults-{uuid.uuid4().hex[:8]}@localhost"
-        self.port = _free_port()
-        self.dist_port = _free_port()
+        self.port = free_port()
+        self.dist_port = free_port()
         for sub in ("home", "mnesia", "log"):
             (directory / sub).mkdir()
         (directory / "enabled_plugins").write_text("[].\n")

@@ -160,8 +160,8 @@ class WebhookReceiver:
 
 @pytest.fixture
 def webhook():
-    from tests.conftest import _free_port
+    from tests.helpers import free_port
 
-    receiver = WebhookReceiver(_free_port())
+    receiver = WebhookReceiver(free_port())
     yield receiver
     receiver.stop()

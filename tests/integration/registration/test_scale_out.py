@@ -3,7 +3,6 @@ front of them still seat exactly the capacity (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import copy
-import socket
 
 import eventlet
 import requests
@@ -11,7 +10,7 @@ from sqlalchemy import create_engine, func, select
 
 from services.registration.models import activities, registrations
 from tests.conftest import STAFF_TOKEN
-from tests.helpers import consumers_on, wait_for
+from tests.helpers import consumers_on, free_port, wait_for
 from tests.integration.faults.support import ServiceProcess, write_config
 from tests.integration.registration.conftest import activity_payload, registration_payload
 
@@ -21,9 +20,7 @@ STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 
 
 def _free_address() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{probe.getsockname()[1]}"
+    return f"127.0.0.1:{free_port()}"
 
 
 def _serving(base: str) -> bool:
