@@ -105,6 +105,12 @@ def csv_cell(value) -> str:
     return "'" + cell if cell.startswith(FORMULA_START) else cell
 
 
+def days_recorded(confirmed: list[dict]) -> dict[str, str]:
+    """The attendance sheet's inputs as recorded: days per registration ("" where none yet)."""
+    return {r["registration_id"]: "" if r.get("days_attended") is None else str(r["days_attended"])
+            for r in confirmed}
+
+
 def needs_summary(registrations: list[dict]) -> list[dict]:
     """Per need to arrange: who of the confirmed participants asked for it (with their words for a
     diet or another need)."""
@@ -358,12 +364,10 @@ class ActivityPages:
         page = StaffPage(request)
         try:
             activity = self.registration.get_activity(activity_id)
-            confirmed = [r for r in self.registration.list_registrations(activity_id) if r["status"] == "confirmed"]
+            confirmed = self._confirmed_by_name(activity_id)
         except NotFound:
             return page.not_found()
-        confirmed.sort(key=lambda r: str(r.get("name") or "").casefold())
-        values = {r["registration_id"]: "" if r.get("days_attended") is None else str(r["days_attended"])
-                  for r in confirmed}
+        values = days_recorded(confirmed)
         context = self._attendance_context(request, activity, confirmed)
         title = page.t("activities_attendance_title", title=activity["title"])
         if request.method != "POST":
@@ -382,6 +386,11 @@ class ActivityPages:
             record(self, request, "attendance.recorded", "registration", registration_id, activity_id=activity_id,
                    days_attended=int(days))
         return _seeing_other(f"/staff/activities/{activity_id}/attendance?saved=1")
+
+    def _confirmed_by_name(self, activity_id: str) -> list[dict]:
+        """The confirmed registrations, as the sheets list them: by name."""
+        confirmed = [r for r in self.registration.list_registrations(activity_id) if r["status"] == "confirmed"]
+        return sorted(confirmed, key=lambda r: str(r.get("name") or "").casefold())
 
     def _attendance_context(self, request, activity: dict, confirmed: list[dict]) -> dict:
         starts = _moment(activity["starts_at"])
@@ -418,10 +427,8 @@ class ActivityPages:
                 record(self, request, "registration.walk_in", "registration", added["registration_id"],
                        activity_id=activity_id, days_attended=payload["days_attended"])
                 return _seeing_other(f"/staff/activities/{activity_id}/attendance?saved=1")
-        confirmed = [r for r in self.registration.list_registrations(activity_id) if r["status"] == "confirmed"]
-        confirmed.sort(key=lambda r: str(r.get("name") or "").casefold())
-        values_by_row = {r["registration_id"]: "" if r.get("days_attended") is None else str(r["days_attended"])
-                         for r in confirmed}
+        confirmed = self._confirmed_by_name(activity_id)
+        values_by_row = days_recorded(confirmed)
         context = {**self._attendance_context(request, activity, confirmed), "walk_in": values,
                    "walk_in_failed": True, "errors": errors, "general_errors": general,
                    "field_labels": forms.WALK_IN_LABELS}
@@ -498,10 +505,9 @@ class ActivityPages:
         page = StaffPage(request)
         try:
             activity = self.registration.get_activity(activity_id)
-            confirmed = [r for r in self.registration.list_registrations(activity_id) if r["status"] == "confirmed"]
+            confirmed = self._confirmed_by_name(activity_id)
         except NotFound:
             return page.not_found()
-        confirmed.sort(key=lambda r: str(r.get("name") or "").casefold())
         return page.render("activities/sign_in_sheet.html", title=page.t("activities_sign_in_sheet_title",
                                                                            title=activity["title"]),
                            a=activity, rows=confirmed, organisation_names=self._organisation_names(),
