@@ -1,9 +1,8 @@
 """The `health` RPC every service answers; the gateway's /health asks each one."""
 from __future__ import annotations
 
-from nameko.rpc import rpc
-
 from kernel.metrics import EntrypointMetrics
+from kernel.rpc import rpc
 
 
 class HealthRpc:

@@ -11,13 +11,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from nameko.dependency_providers import Config
-from nameko.rpc import rpc
 from sqlalchemy.exc import IntegrityError
 
 from kernel import health
 from kernel.dependencies import Database
 from kernel.errors import Conflict
 from kernel.inputs import domain_errors, load
+from kernel.rpc import rpc
 from kernel.tables import utcnow
 from services.accounts import domain, repository, schemas
 from services.accounts.domain import AUDIT_ACTIONS, Account, ApiToken, AuditEntry, Session

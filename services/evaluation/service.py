@@ -28,7 +28,6 @@ from datetime import datetime
 
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 from nameko.timer import Timer
 
 from kernel import health
@@ -36,6 +35,7 @@ from kernel.config import ROOT, secret_key
 from kernel.consumer import event_handler
 from kernel.dependencies import Database
 from kernel.errors import Conflict, Gone, NotFound, ValidationFailed
+from kernel.rpc import rpc
 from kernel.rules import InvalidInput
 from kernel.tables import utcnow
 from services.evaluation import domain, repository, schemas

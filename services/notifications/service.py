@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from email import policy
 
 from nameko.dependency_providers import Config
-from nameko.rpc import rpc
 from nameko.timer import Timer
 
 from kernel import health
@@ -22,7 +21,7 @@ from kernel.consumer import batch_event_handler, event_handler
 from kernel.dependencies import Database
 from kernel.envelope import event_stamp
 from kernel.errors import NotFound
-from kernel.rpc import RpcProxy
+from kernel.rpc import RpcProxy, rpc
 from kernel.tables import utcnow
 from services.notifications import domain, repository, sending
 from services.notifications.delivery import Settings, TemporaryFailure

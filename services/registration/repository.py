@@ -7,7 +7,7 @@ Core INSERT that the partial unique index turns into "already registered".
 """
 from __future__ import annotations
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -18,9 +18,18 @@ from services.registration import domain
 from services.registration.domain import Activity, Organisation, Person, Registration
 from services.registration.models import activities, organisations, persons, registrations
 
-# INSERT ... ON CONFLICT DO NOTHING is spelled per dialect in SQLAlchemy
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 SEAT_COUNTERS = ("confirmed_count", "waitlisted_count", "next_waitlist_seq")
+
+# The register path's writes, built once with their values bound at execution: a statement built
+# per call with its values in it costs SQLAlchemy more (its cache key, its binds) than the database
+# takes to run it. INSERT ... ON CONFLICT DO NOTHING is spelled per dialect.
+_NEW_PERSON = {
+    dialect.dialect().name: dialect.insert(persons).on_conflict_do_nothing(index_elements=[persons.c.identity_key])
+    .returning(persons.c.person_id)
+    for dialect in (postgresql, sqlite)
+}
+_NEW_REGISTRATION = insert(registrations)
+_SEAT_COUNTERS = update(activities).where(activities.c.activity_id == bindparam("b_activity_id"))
 
 
 # --- organisations -----------------------------------------------------------------------------------------
@@ -64,12 +73,14 @@ def organisation_names(session, organisation_ids) -> dict[str, str]:
 # --- activities --------------------------------------------------------------------------------------------
 
 
+_ACTIVITY = select(Activity).where(activities.c.activity_id == bindparam("b_activity_id"))
+_LOCKED_ACTIVITY = _ACTIVITY.with_for_update()
+
+
 def activity(session, activity_id, lock: bool = False) -> Activity:
     """The activity; `lock` takes its row lock (PostgreSQL) before seats are counted. NotFound if none."""
-    statement = select(Activity).where(activities.c.activity_id == existing_id(activity_id, "activity"))
-    if lock:
-        statement = statement.with_for_update()
-    found = session.execute(statement).scalars().first()
+    statement = _LOCKED_ACTIVITY if lock else _ACTIVITY
+    found = session.execute(statement, {"b_activity_id": existing_id(activity_id, "activity")}).scalars().first()
     if found is None:
         raise NotFound("activity not found")
     return found
@@ -135,13 +146,10 @@ def person_for(session, identity_key: str, name: str, email: str | None, now) ->
     """The person with this identity, created on first registration: one INSERT for a newcomer
     (a person created meanwhile by a concurrent transaction is simply found)."""
     candidate = Person.new(identity_key, name, email, now)
-    dialect_insert = _INSERTS[session.get_bind().dialect.name]
-    created = session.execute(
-        dialect_insert(persons).values(
-            person_id=candidate.person_id, identity_key=identity_key, name=candidate.name,
-            email=candidate.email, created_at=now, updated_at=now,
-        ).on_conflict_do_nothing(index_elements=[persons.c.identity_key]).returning(persons.c.person_id)
-    ).first()
+    created = session.execute(_NEW_PERSON[session.get_bind().dialect.name], {
+        "person_id": candidate.person_id, "identity_key": identity_key, "name": candidate.name,
+        "email": candidate.email, "created_at": now, "updated_at": now,
+    }).first()
     if created is not None:
         return candidate
     person = session.execute(select(Person).where(persons.c.identity_key == identity_key)).scalars().one()
@@ -170,14 +178,14 @@ def add_registration(session, activity: Activity, registration: Registration) ->
     """The new registration (the domain's duplicate_registration when the person has an active one
     already) and the activity's seat counters after it."""
     try:
-        session.execute(insert(registrations).values(
-            {column.key: getattr(registration, column.key) for column in registrations.columns}))
+        session.execute(_NEW_REGISTRATION,
+                        {column.key: getattr(registration, column.key) for column in registrations.columns})
     except IntegrityError as exc:
         if "person_id" not in str(exc.orig) and "uq_registrations_active_person" not in str(exc.orig):
             raise
         raise domain.duplicate_registration() from None
-    session.execute(update(activities).where(activities.c.activity_id == activity.activity_id).values(
-        {name: getattr(activity, name) for name in SEAT_COUNTERS}))
+    session.execute(_SEAT_COUNTERS, {"b_activity_id": activity.activity_id,
+                                     **{name: getattr(activity, name) for name in SEAT_COUNTERS}})
 
 
 def save_capacity(session, activity: Activity) -> None:

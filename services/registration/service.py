@@ -13,7 +13,6 @@ import secrets
 import uuid
 
 from nameko.dependency_providers import Config
-from nameko.rpc import rpc
 from sqlalchemy.exc import IntegrityError
 
 from kernel import health
@@ -21,6 +20,7 @@ from kernel.config import ROOT, secret_key
 from kernel.dependencies import Database
 from kernel.errors import NotFound, ValidationFailed
 from kernel.inputs import domain_errors, existing_id, load
+from kernel.rpc import rpc
 from kernel.rules import OrgProfile, TargetGroupPolicy
 from kernel.tables import utcnow
 from services.registration import domain, repository, schemas

@@ -16,13 +16,13 @@ from datetime import date, datetime
 
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 
 from kernel import health
 from kernel.config import CENTRE_TIMEZONE
 from kernel.consumer import batch_event_handler
 from kernel.dependencies import Database
 from kernel.errors import NotFound, ValidationFailed
+from kernel.rpc import rpc
 from services.reporting import dashboard, domain, prior, report, store
 
 MIN_YEAR, MAX_YEAR = 2000, 2100

@@ -15,7 +15,6 @@ import logging
 from datetime import date, datetime
 
 from nameko.dependency_providers import Config
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from kernel import health
@@ -23,7 +22,7 @@ from kernel.config import answer_within_working_days
 from kernel.dependencies import Database
 from kernel.errors import NotFound, ValidationFailed
 from kernel.inputs import domain_errors, load
-from kernel.rpc import RpcProxy
+from kernel.rpc import RpcProxy, rpc
 from kernel.rules import OrgProfile, TargetGroupPolicy
 from kernel.tables import utcnow
 from services.requests import domain, repository, schemas

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-from nameko.rpc import rpc
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, func, insert, select
 
 from kernel.consumer import DoNotRetry, batch_event_handler, event_handler
 from kernel.dependencies import Database
 from kernel.metrics import EntrypointMetrics
+from kernel.rpc import rpc
 from kernel.tables import kernel_metadata, outbox
 
 counter_metadata = MetaData()
