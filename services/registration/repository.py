@@ -135,7 +135,7 @@ def activity_summaries(session, activity_ids) -> list:
 
 
 def detached_activity(session, activity_id) -> Activity:
-    """The activity, out of the session: its row is written by `add_registration`, in one statement,
+    """The activity, out of the session: its row is written by `add_registrations`, in one statement,
     not by the ORM's flush."""
     found = activity(session, activity_id)
     session.expunge(found)
@@ -174,12 +174,13 @@ def lock_for_seats(session, activity: Activity) -> None:
         setattr(activity, column.key, row[column.key])
 
 
-def add_registration(session, activity: Activity, registration: Registration) -> None:
-    """The new registration (the domain's duplicate_registration when the person has an active one
-    already) and the activity's seat counters after it."""
+def add_registrations(session, activity: Activity, new: list[Registration]) -> None:
+    """New registrations (the domain's duplicate_registration when a person has an active one
+    already) and the activity's seat counters after them."""
     try:
-        session.execute(_NEW_REGISTRATION,
-                        {column.key: getattr(registration, column.key) for column in registrations.columns})
+        session.execute(_NEW_REGISTRATION, [
+            {column.key: getattr(registration, column.key) for column in registrations.columns}
+            for registration in new])
     except IntegrityError as exc:
         if "person_id" not in str(exc.orig) and "uq_registrations_active_person" not in str(exc.orig):
             raise

@@ -16,6 +16,7 @@ from nameko.dependency_providers import Config
 from sqlalchemy.exc import IntegrityError
 
 from kernel import health
+from kernel.batching import TakenInTurns
 from kernel.config import ROOT, secret_key
 from kernel.dependencies import Database
 from kernel.errors import NotFound, ValidationFailed
@@ -84,10 +85,33 @@ def public_activity_view(activity: Activity, now) -> dict:
     return _public_activity.dump(fields)
 
 
+def _registration_answer(activity: Activity, new: domain.NewRegistration, activity_view: dict | None) -> dict:
+    registration = new.registration
+    if registration.status == domain.CONFIRMED:
+        message = f"You are registered for {activity.title}."
+    else:
+        message = (
+            f"{activity.title} is full: you are on the waitlist at position {new.waitlist_position}. "
+            "You will hear from us when a seat frees up."
+        )
+    answer = _registration_result.dump({
+        "registration_id": registration.registration_id,
+        "activity_id": activity.activity_id,
+        "status": registration.status,
+        "waitlist_position": new.waitlist_position,
+        "cancel_token": new.cancel_token,
+        "message": message,
+    })
+    if activity_view is not None:
+        answer["activity"] = activity_view
+    return answer
+
+
 class RegistrationService(health.HealthRpc):
     name = "registration"
     db = Database()
     config = Config()
+    turns = TakenInTurns()
 
     # --- helpers -------------------------------------------------------------------------------------------
 
@@ -268,43 +292,61 @@ class RegistrationService(health.HealthRpc):
             return public_activity_view(activity, now)
 
     @rpc
-    def register(self, activity_id, payload):
+    def register(self, activity_id, payload, with_activity=False):
+        """`with_activity`: the answer also holds the public view of the activity after this
+        registration (what the public page shows), saving its caller a second call.
+
+        Registrations for one activity queue for its seat counters anyway: the ones that arrive while
+        a turn is running are taken next, together (`_register_turn`)."""
         data = load(_registration_request, payload)
+        return self.turns.call(existing_id(activity_id, "activity"), (data, with_activity is True),
+                               lambda items: self._register_turn(activity_id, items))
+
+    def _register_turn(self, activity_id, items: list[tuple[dict, bool]]) -> list:
+        """Each (registration request, with_activity)'s answer or error, in order. All of them in one
+        transaction; should any of them fail (a duplicate, the activity closed), the turn is undone and
+        each is taken on its own, so every one gets exactly the answer it would have got alone."""
+        if len(items) > 1:
+            try:
+                return self._register_all(activity_id, items)
+            except Exception:  # noqa: BLE001 - one of them failed: see which, one at a time
+                log.info("a turn of %d registrations had a failure; taking them one at a time", len(items))
+        outcomes = []
+        for item in items:
+            try:
+                outcomes += self._register_all(activity_id, [item])
+            except Exception as exc:  # noqa: BLE001 - this caller's answer
+                outcomes.append(exc)
+        return outcomes
+
+    def _register_all(self, activity_id, items: list[tuple[dict, bool]]) -> list[dict]:
         now = utcnow()
         with domain_errors(), self.db.unit_of_work() as uow:
             session = uow.session
             activity = repository.detached_activity(session, activity_id)
-            profile = self._profile(uow, data, now)
-            begeleider = data["begeleider"]
-            identity = domain.person_identity(data["name"], data["email"], begeleider and begeleider["email"])
-            # the activity's rules first, so a refused registration creates no person
-            activity.check_invitation(data["invitation_code"])
-            person = repository.person_for(session, identity, data["name"], data["email"], now)
+            people = []
+            for data, _ in items:
+                profile = self._profile(uow, data, now)
+                begeleider = data["begeleider"]
+                identity = domain.person_identity(data["name"], data["email"], begeleider and begeleider["email"])
+                # the activity's rules first, so a refused registration creates no person
+                activity.check_invitation(data["invitation_code"])
+                people.append((repository.person_for(session, identity, data["name"], data["email"], now), profile))
             repository.lock_for_seats(session, activity)
-            registration_id = domain.new_id()
-            new = activity.register(
-                person, profile, now, role=data["role"], language=data["language"], needs=data["needs"],
-                begeleider=begeleider, invitation_code=data["invitation_code"], registration_id=registration_id,
-                cancel_token=domain.cancel_token_for(self._cancel_link_key(), registration_id),
-            )
-            registration = new.registration
-            repository.add_registration(session, activity, registration)
-            uow.emit("registration.created", registration.created_event())
-            if registration.status == domain.CONFIRMED:
-                message = f"You are registered for {activity.title}."
-            else:
-                message = (
-                    f"{activity.title} is full: you are on the waitlist at position {new.waitlist_position}. "
-                    "You will hear from us when a seat frees up."
-                )
-            return _registration_result.dump({
-                "registration_id": registration.registration_id,
-                "activity_id": activity.activity_id,
-                "status": registration.status,
-                "waitlist_position": new.waitlist_position,
-                "cancel_token": new.cancel_token,
-                "message": message,
-            })
+            added = []
+            for (data, _), (person, profile) in zip(items, people, strict=True):
+                registration_id = domain.new_id()
+                added.append(activity.register(
+                    person, profile, now, role=data["role"], language=data["language"], needs=data["needs"],
+                    begeleider=data["begeleider"], invitation_code=data["invitation_code"],
+                    registration_id=registration_id,
+                    cancel_token=domain.cancel_token_for(self._cancel_link_key(), registration_id),
+                ))
+            repository.add_registrations(session, activity, [new.registration for new in added])
+            uow.emit_many("registration.created", [new.registration.created_event() for new in added])
+            view = public_activity_view(activity, now) if any(wanted for _, wanted in items) else None
+            return [_registration_answer(activity, new, view if wanted else None)
+                    for (_, wanted), new in zip(items, added, strict=True)]
 
     @rpc
     def get_registration_by_token(self, token):
@@ -490,7 +532,7 @@ class RegistrationService(health.HealthRpc):
                 person, profile, data["days_attended"], now, role=data["role"], language=data["language"],
                 registration_id=registration_id,
                 cancel_token=domain.cancel_token_for(self._cancel_link_key(), registration_id)).registration
-            repository.add_registration(session, activity, registration)
+            repository.add_registrations(session, activity, [registration])
             if activity.capacity != capacity:
                 repository.save_capacity(session, activity)
                 uow.emit("activity.updated", activity.scheduled_event())

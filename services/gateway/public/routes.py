@@ -106,47 +106,27 @@ class PublicRoutes:
     def page_activity(self, request, activity_id):
         page = Page(request)
         code = (request.form.get("code") if request.method == "POST" else None) or request.args.get("code") or None
-        posted = request.method == "POST"
-        try:
-            activity = self.registration.get_public_activity(activity_id, invitation_code=code)
-            # the organisation list shows the form; a post needs it only to show the form again
-            # (an unknown organisation is refused by the registration service)
-            organisations = None if posted else public_organisations(self.registration)
-        except NotFound:
-            return page.not_found()
-        except Forbidden:
-            return page.message("invitation_title", [page.t("invitation_required")], 403)
-        except DomainError as exc:
-            if exc.http_status == 404:
-                return page.not_found()
-            return page.error(exc.http_status if exc.http_status < 500 else 500)
-        except Exception:  # noqa: BLE001
-            log.exception("activity page unavailable")
-            return page.error(503, "unavailable_text")
-
-        context = dict(
-            a=activity, organisations=organisations, invitation_code=code, roles=forms.ROLES,
-            staged_org_types=forms.STAGED_ORG_TYPES,
-            needs=forms.NEEDS_FLAGS, field_labels=forms.FIELD_LABELS, errors=None, general_errors=[],
-        )
-        if not posted:  # GET and HEAD only show
-            context["v"] = forms.form_values({})
+        if request.method != "POST":  # GET and HEAD only show
+            context = self._form_context(page, activity_id, code, forms.form_values({}))
+            if isinstance(context, Response):
+                return context
             return page.render("public/activity.html", **context)
 
         values = forms.form_values(request.form)
         if code:
             values[forms.F_CODE] = code
-        context["v"] = values
         errors = forms.check(values, page.t)
         if errors:
-            return self._form_again(page, context, errors, [])
+            return self._form_again(page, activity_id, code, values, errors, [])
+        # one call when it goes well: the registration comes back with the activity as it is now
+        # (the activity, its invitation code and its organisations are the service's to check)
         try:
-            result = self.registration.register(activity_id, forms.to_payload(values, page.lang))
+            result = self.registration.register(activity_id, forms.to_payload(values, page.lang), with_activity=True)
         except ValidationFailed as exc:
             errors, general = forms.errors_from_details(exc.details, page.t)
             if not errors and not general:
                 general = [page.t("err_form_invalid")]
-            return self._form_again(page, context, errors, general)
+            return self._form_again(page, activity_id, code, values, errors, general)
         except Conflict as exc:
             return self._conflict_page(page, activity_id, code, exc)
         except NotFound:
@@ -159,19 +139,40 @@ class PublicRoutes:
         base = str(self.config.get("PUBLIC_BASE_URL") or request.host_url).rstrip("/")
         cancel_url = f"{base}/registrations/{result['cancel_token']}/cancel"
         return page.render(
-            "public/registered.html", status=201, a=activity, result=result,
+            "public/registered.html", status=201, a=result.pop("activity"), result=result,
             waitlisted=result.get("status") == "waitlisted", cancel_url=cancel_url,
         )
 
-    def _form_again(self, page: Page, context: dict, errors, general_errors: list[str]) -> Response:
-        """The form once more (400), with what was wrong."""
+    def _form_context(self, page: Page, activity_id: str, code, values: dict) -> dict | Response:
+        """What the registration form shows (the activity, the organisations to choose from, the
+        values filled in), or the page that says why there is no form."""
         try:
+            activity = self.registration.get_public_activity(activity_id, invitation_code=code)
             organisations = public_organisations(self.registration)
+        except NotFound:
+            return page.not_found()
+        except Forbidden:
+            return page.message("invitation_title", [page.t("invitation_required")], 403)
+        except DomainError as exc:
+            if exc.http_status == 404:
+                return page.not_found()
+            return page.error(exc.http_status if exc.http_status < 500 else 500)
         except Exception:  # noqa: BLE001
-            log.exception("organisation list unavailable")
+            log.exception("activity page unavailable")
             return page.error(503, "unavailable_text")
-        return page.render("public/activity.html", status=400, **{
-            **context, "organisations": organisations, "errors": errors, "general_errors": general_errors})
+        return dict(
+            a=activity, organisations=organisations, invitation_code=code, roles=forms.ROLES,
+            staged_org_types=forms.STAGED_ORG_TYPES, needs=forms.NEEDS_FLAGS, field_labels=forms.FIELD_LABELS,
+            errors=None, general_errors=[], v=values,
+        )
+
+    def _form_again(self, page: Page, activity_id: str, code, values: dict, errors, general_errors: list[str]):
+        """The form once more (400), with what was wrong."""
+        context = self._form_context(page, activity_id, code, values)
+        if isinstance(context, Response):
+            return context
+        return page.render("public/activity.html", status=400,
+                           **{**context, "errors": errors, "general_errors": general_errors})
 
     def _conflict_page(self, page: Page, activity_id: str, code, exc: Conflict) -> Response:
         reason = str((exc.details or {}).get("reason") or "").lower() if isinstance(exc.details, dict) else ""

@@ -11,9 +11,11 @@ import pytest
 from nameko.testing.services import worker_factory
 from sqlalchemy import func, select
 
+from kernel.batching import InTurns
 from kernel.dependencies import WorkerDatabase
 from kernel.errors import Conflict
 from services.registration.models import persons, registrations
+from services.registration.schemas import RegistrationRequestSchema
 from services.registration.service import RegistrationService
 
 CONFIG = {"REGISTRATION": {"CANCEL_LINK_SECRET": "unit-test-cancel-link-secret"}}
@@ -26,7 +28,8 @@ def service_name():
 
 @pytest.fixture
 def service(database):
-    return worker_factory(RegistrationService, db=WorkerDatabase(database, "registration.rpc"), config=CONFIG)
+    return worker_factory(RegistrationService, db=WorkerDatabase(database, "registration.rpc"), config=CONFIG,
+                          turns=InTurns())
 
 
 def an_activity(service, capacity: int) -> str:
@@ -72,6 +75,41 @@ def test_the_same_person_registering_twice_is_refused_and_nothing_is_written(ser
 
     assert (count(database, persons), count(database, registrations), len(committed)) == before
     assert service.get_activity(activity_id)["seats"]["confirmed"] == 1
+
+
+def test_a_turn_of_registrations_is_decided_in_order_in_one_transaction(service, committed, database):
+    activity_id = an_activity(service, capacity=2)
+    load = RegistrationRequestSchema().load
+    items = [(load(registering(n)), n == 3) for n in range(4)]
+    commits = []
+    database.on_commit.append(commits.append)
+
+    answers = service._register_turn(activity_id, items)
+
+    assert [(a["status"], a["waitlist_position"]) for a in answers] == [
+        ("confirmed", None), ("confirmed", None), ("waitlisted", 1), ("waitlisted", 2)]
+    assert len(commits) == 1 and len(commits[0]) == 4  # one transaction, its four events
+    assert [("activity" in a) for a in answers] == [False, False, False, True]
+    assert answers[3]["activity"]["seats"] == {"confirmed": 2, "waitlisted": 2, "available": 0}
+    assert [e["status"] for e in committed.of("registration.created")] == [
+        "confirmed", "confirmed", "waitlisted", "waitlisted"]
+
+
+def test_a_turn_with_a_failure_gives_everyone_the_answer_they_would_have_had_alone(service, committed, database):
+    activity_id = an_activity(service, capacity=2)
+    service.register(activity_id, registering(1))
+    load = RegistrationRequestSchema().load
+    # person 1 again (already registered), person 2, person 2 again within the turn, person 3
+    items = [(load(registering(n)), False) for n in (1, 2, 2, 3)]
+
+    answers = service._register_turn(activity_id, items)
+
+    assert [type(a).__name__ if isinstance(a, Exception) else (a["status"], a["waitlist_position"])
+            for a in answers] == ["Conflict", ("confirmed", None), "Conflict", ("waitlisted", 1)]
+    assert count(database, registrations) == 3
+    seats = service.get_activity(activity_id)["seats"]
+    assert (seats["confirmed"], seats["waitlisted"]) == (2, 1)
+    assert len(committed.of("registration.created")) == 3
 
 
 def test_cancelling_a_confirmed_registration_promotes_the_first_on_the_waitlist(service, committed):
