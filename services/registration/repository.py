@@ -25,7 +25,7 @@ SEAT_COUNTERS = ("confirmed_count", "waitlisted_count", "next_waitlist_seq")
 # takes to run it. INSERT ... ON CONFLICT DO NOTHING is spelled per dialect.
 _NEW_PERSON = {
     dialect.dialect().name: dialect.insert(persons).on_conflict_do_nothing(index_elements=[persons.c.identity_key])
-    .returning(persons.c.person_id)
+    .returning(persons.c.identity_key)
     for dialect in (postgresql, sqlite)
 }
 _NEW_REGISTRATION = insert(registrations)
@@ -143,20 +143,32 @@ def detached_activity(session, activity_id) -> Activity:
 
 
 def person_for(session, identity_key: str, name: str, email: str | None, now) -> Person:
-    """The person with this identity, created on first registration: one INSERT for a newcomer
-    (a person created meanwhile by a concurrent transaction is simply found)."""
-    candidate = Person.new(identity_key, name, email, now)
-    created = session.execute(_NEW_PERSON[session.get_bind().dialect.name], {
-        "person_id": candidate.person_id, "identity_key": identity_key, "name": candidate.name,
-        "email": candidate.email, "created_at": now, "updated_at": now,
-    }).first()
-    if created is not None:
-        return candidate
-    person = session.execute(select(Person).where(persons.c.identity_key == identity_key)).scalars().one()
-    if person.name != name:
-        person.name = name
-        person.updated_at = now
-    return person
+    """The person with this identity, created on first registration."""
+    return persons_for(session, [(identity_key, name, email)], now)[0]
+
+
+def persons_for(session, wanted: list[tuple[str, str, str | None]], now) -> list[Person]:
+    """The person of each (identity, name, email), created on first registration: one INSERT for
+    the newcomers, one SELECT for those known before (a person created meanwhile by a concurrent
+    transaction is simply found); a known person's name becomes the one given last."""
+    candidates: dict[str, Person] = {}
+    for identity_key, name, email in wanted:
+        candidates.setdefault(identity_key, Person.new(identity_key, name, email, now))
+    created = set(session.execute(_NEW_PERSON[session.get_bind().dialect.name], [
+        {"person_id": candidate.person_id, "identity_key": candidate.identity_key, "name": candidate.name,
+         "email": candidate.email, "created_at": now, "updated_at": now}
+        for candidate in candidates.values()]).scalars())
+    known = [key for key in candidates if key not in created]
+    found = {person.identity_key: person for person in session.execute(
+        select(Person).where(persons.c.identity_key.in_(known))).scalars()} if known else {}
+    chosen = []
+    for identity_key, name, _ in wanted:
+        person = candidates[identity_key] if identity_key in created else found[identity_key]
+        if identity_key not in created and person.name != name:
+            person.name = name
+            person.updated_at = now
+        chosen.append(person)
+    return chosen
 
 
 def lock_for_seats(session, activity: Activity) -> None:

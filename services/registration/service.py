@@ -324,17 +324,18 @@ class RegistrationService(health.HealthRpc):
         with domain_errors(), self.db.unit_of_work() as uow:
             session = uow.session
             activity = repository.detached_activity(session, activity_id)
-            people = []
+            profiles, identities = [], []
             for data, _ in items:
-                profile = self._profile(uow, data, now)
+                profiles.append(self._profile(uow, data, now))
                 begeleider = data["begeleider"]
                 identity = domain.person_identity(data["name"], data["email"], begeleider and begeleider["email"])
+                identities.append((identity, data["name"], data["email"]))
                 # the activity's rules first, so a refused registration creates no person
                 activity.check_invitation(data["invitation_code"])
-                people.append((repository.person_for(session, identity, data["name"], data["email"], now), profile))
+            people = repository.persons_for(session, identities, now)
             repository.lock_for_seats(session, activity)
             added = []
-            for (data, _), (person, profile) in zip(items, people, strict=True):
+            for (data, _), person, profile in zip(items, people, profiles, strict=True):
                 registration_id = domain.new_id()
                 added.append(activity.register(
                     person, profile, now, role=data["role"], language=data["language"], needs=data["needs"],

@@ -95,6 +95,22 @@ def test_a_turn_of_registrations_is_decided_in_order_in_one_transaction(service,
         "confirmed", "confirmed", "waitlisted", "waitlisted"]
 
 
+def test_a_turn_finds_the_people_known_before_and_creates_the_others_once(service, database):
+    first, second = an_activity(service, capacity=5), an_activity(service, capacity=5)
+    known = service.register(first, registering(1))
+    load = RegistrationRequestSchema().load
+    items = [(load({**registering(1), "name": "Deelnemer Een"}), False), (load(registering(2)), False)]
+
+    answers = service._register_turn(second, items)
+
+    assert [a["status"] for a in answers] == ["confirmed", "confirmed"]
+    assert count(database, persons) == 2
+    with database.read() as session:
+        names = dict(session.execute(select(registrations.c.registration_id, persons.c.name).join(
+            persons, persons.c.person_id == registrations.c.person_id)).all())
+    assert names[known["registration_id"]] == names[answers[0]["registration_id"]] == "Deelnemer Een"
+
+
 def test_a_turn_with_a_failure_gives_everyone_the_answer_they_would_have_had_alone(service, committed, database):
     activity_id = an_activity(service, capacity=2)
     service.register(activity_id, registering(1))
