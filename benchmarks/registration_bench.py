@@ -11,7 +11,10 @@ Two paths, each with an activity of its own:
 - the HTML form: everyone has the activity's page open when registrations open (the page and its
   CSRF cookie are fetched first, untimed), then posts the form with its CSRF token (timed).
 
-    python -m benchmarks.registration_bench [--backend sqlite|postgresql] [--path json|form]
+    python -m benchmarks.registration_bench [--backend sqlite|postgresql] [--path json|form] [--without-reporting]
+
+Nothing else may get slower: reporting's ingest and freshness figures (benchmarks.reporting_bench)
+follow in the same run, on the same backends.
 """
 from __future__ import annotations
 
@@ -40,6 +43,7 @@ from urllib.parse import urlencode  # noqa: E402
 
 import requests  # noqa: E402
 
+from benchmarks import reporting_bench  # noqa: E402
 from benchmarks.harness import percentile, print_table, sandbox, wait_until  # noqa: E402
 from kernel.config import ROOT, SERVICES  # noqa: E402
 from tests.integration.gateway.support import CSRF_FIELD  # noqa: E402
@@ -274,8 +278,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=BACKENDS, action="append", help="default: both")
     parser.add_argument("--path", choices=PATHS, action="append", help="default: both")
+    parser.add_argument("--without-reporting", action="store_true",
+                        help="leave out reporting's ingest and freshness figures (nothing else got slower)")
     args = parser.parse_args()
-    table, missed = rows(tuple(args.backend or BACKENDS), tuple(args.path or PATHS))
+    backends = tuple(args.backend or BACKENDS)
+    table, missed = rows(backends, tuple(args.path or PATHS))
+    if not args.without_reporting:
+        table += reporting_bench.ingest_and_freshness_rows(backends)
     print_table(table)
     return 1 if missed else 0
 
