@@ -956,6 +956,11 @@ YEAR_TARGETS = (
     YearTarget("nps", "open_offer.nps.score", "nps_target", ABOVE),
     YearTarget("recognised_reach_pct", "totals.recognised_reach.pct", "recognised_reach_target_pct", AT_LEAST),
 )
+# What the targets' figures are computed from: the year's counters and the register's. The threshold
+# check after every batch reads these alone, not the whole annual document (store.target_document).
+YEAR_TARGET_COUNTERS = ("satisfaction_sum", "respondents", "promoters", "passives", "detractors",
+                        distinct_metric("all_rorgs"))
+YEAR_TARGET_REGISTER = ("recognised_orgs",)
 
 
 def meets(rule: str, value: float, threshold: float) -> bool:
