@@ -436,7 +436,7 @@ class Contribution:
             return cls()
         return cls(
             counters={(scope, metric): value for scope, metric, value in payload.get("c", ())},
-            members={(scope, set_name, member) for scope, set_name, member in payload.get("m", ())},
+            members=set(map(tuple, payload.get("m", ()))),  # (scope, set name, member)
         )
 
 
@@ -622,10 +622,8 @@ class Delta:
             change = new.counters.get(key, 0) - old.counters.get(key, 0)
             if change:
                 self.counters[key] += change
-        for key in new.members - old.members:
-            self.members[key] += 1
-        for key in old.members - new.members:
-            self.members[key] -= 1
+        self.members.update(new.members - old.members)  # counts each once, without a __missing__ call per key
+        self.members.subtract(old.members - new.members)
 
     def compact(self) -> Delta:
         return Delta(
@@ -956,6 +954,11 @@ YEAR_TARGETS = (
     YearTarget("nps", "open_offer.nps.score", "nps_target", ABOVE),
     YearTarget("recognised_reach_pct", "totals.recognised_reach.pct", "recognised_reach_target_pct", AT_LEAST),
 )
+# What the targets' figures are computed from: the year's counters and the register's. The threshold
+# check after every batch reads these alone, not the whole annual document (store.target_document).
+YEAR_TARGET_COUNTERS = ("satisfaction_sum", "respondents", "promoters", "passives", "detractors",
+                        distinct_metric("all_rorgs"))
+YEAR_TARGET_REGISTER = ("recognised_orgs",)
 
 
 def meets(rule: str, value: float, threshold: float) -> bool:

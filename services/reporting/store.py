@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
+import operator
 import uuid
 from collections import Counter, OrderedDict
 from datetime import date, datetime
@@ -52,7 +54,7 @@ from services.reporting.models import (
     year_definitions,
 )
 
-RAW_CHUNK, RAW_PARAMETERS = 1000, 30000  # rows and bound parameters per multi-row upsert (both databases cap them)
+RAW_CHUNK, RAW_PARAMETERS = 1024, 30000  # rows and bound parameters per multi-row upsert (both databases cap them)
 
 
 def _dialect(session) -> str:
@@ -99,35 +101,52 @@ def _raw_upsert(session, table, names: list[str], rows: list[tuple], add: str | 
             f"INSERT INTO {name} ({columns}) SELECT {columns} FROM json_populate_recordset(NULL::{name}, "
             f"CAST(%s AS json)){tail}", (payload,))
         return result.fetchall() if returning else []
-    for chunk in in_chunks(rows, max(1, min(RAW_CHUNK, RAW_PARAMETERS // len(names)))):
+    for chunk in _sized_chunks(rows, min(RAW_CHUNK, RAW_PARAMETERS // len(names))):
         result = connection.exec_driver_sql(
             f"INSERT INTO {name} ({columns}) VALUES {', '.join([one] * len(chunk))}{tail}",
-            tuple(value for row in chunk for value in row))
+            tuple(itertools.chain.from_iterable(chunk)))
         if returning:  # plain tuples straight from the driver: building SQLAlchemy rows cost more
             out += result.cursor.fetchall()
     return out
 
 
+def _sized_chunks(rows: list, most: int):
+    """`rows` in chunks whose sizes are powers of two (of at most `most` rows): the driver keeps a
+    prepared statement per SQL text, so there are a few texts to parse once each instead of one
+    for nearly every chunk (parsing a thousand rows' placeholders cost more than writing them)."""
+    most = 1 << (max(1, most).bit_length() - 1)
+    start = 0
+    while start < len(rows):
+        size = min(most, 1 << ((len(rows) - start).bit_length() - 1))
+        yield rows[start : start + size]
+        start += size
+
+
 def upsert(session, table, rows: list[dict]) -> None:
     """Insert or replace `rows` (all columns)."""
+    names = _column_names(table)
+    upsert_tuples(session, table, [tuple(row[column] for column in names) for row in rows])
+
+
+def upsert_tuples(session, table, rows: list[tuple]) -> None:
+    """Insert or replace `rows`, tuples of all the columns in the table's order (`_column_names`)."""
     if not rows:
         return
     dialect = session.get_bind().dialect
     names = list(_column_names(table))
     processors = [table.c[column].type.dialect_impl(dialect).bind_processor(dialect) for column in names]
-    positions = [names.index(column.name) for column in table.primary_key]
     converted = [(index, process) for index, process in enumerate(processors) if process is not None]
     if converted:  # only the columns that have a bind processor are touched
         tuples = []
         for row in rows:
-            values = [row[column] for column in names]
+            values = list(row)
             for index, process in converted:
                 if values[index] is not None:
                     values[index] = process(values[index])
             tuples.append(tuple(values))
     else:
-        tuples = [tuple(row[column] for column in names) for row in rows]
-    tuples.sort(key=lambda values: tuple(values[position] for position in positions))
+        tuples = list(rows)
+    tuples.sort(key=operator.itemgetter(*(names.index(column.name) for column in table.primary_key)))
     _raw_upsert(session, table, names, tuples)
 
 
@@ -194,8 +213,10 @@ def _column_names(table) -> tuple[str, ...]:
     return tuple(column.name for column in table.columns)
 
 
-def _values(obj, table) -> dict:
-    return {name: getattr(obj, name) for name in _column_names(table)}
+@functools.cache
+def _row_of(table) -> operator.attrgetter:
+    """Reads a fact object's row for `table`: the tuple of its column attributes, in column order."""
+    return operator.attrgetter(*_column_names(table))
 
 
 def save_facts(session, facts: Facts) -> None:
@@ -223,9 +244,9 @@ def save_facts(session, facts: Facts) -> None:
     }
     for kind, key in facts.dirty:
         objects, table = sources[kind]
-        rows[kind].append(_values(objects[key], table))
+        rows[kind].append(_row_of(table)(objects[key]))
     for kind, (_, table) in sources.items():
-        upsert(session, table, rows[kind])
+        upsert_tuples(session, table, rows[kind])
     facts.dirty.clear()
 
 
@@ -248,10 +269,14 @@ def apply_delta(session, delta: domain.Delta) -> None:
     emptied = []
     stored = _raw_upsert(session, kpi_members, ["scope", "set_name", "member", "refcount"], member_rows,
                          add="refcount", returning=True) if member_rows else []
+    distinct: dict[str, bool] = {}  # scope -> whether it counts distinct members: asked once a scope
     for scope, set_name, member, now in stored:
         if now <= 0:
             emptied.append({"s": scope, "n": set_name, "m": member})
-        if not domain.counts_distinct(scope):
+        counts = distinct.get(scope)
+        if counts is None:
+            counts = distinct[scope] = domain.counts_distinct(scope)
+        if not counts:
             continue
         before = now - delta.members[(scope, set_name, member)]
         if before <= 0 < now:
@@ -408,7 +433,7 @@ def check_thresholds(uow, scopes: set[str], thresholds: domain.Thresholds) -> li
     lock(session, [f"threshold:{scope}" for scope in year_scopes + activity_scopes])
     checks: list[domain.Check] = []
     for year in sorted(years):
-        checks += domain.year_checks(f"year:{year}", annual(session, year), thresholds)
+        checks += domain.year_checks(f"year:{year}", target_document(session, year), thresholds)
     activity_counters: dict[str, dict[str, int]] = {scope: {} for scope in activity_scopes}
     for chunk in in_chunks(activity_scopes):  # one read for the batch's activities, not one each
         for where, metric, value in session.execute(
@@ -442,23 +467,37 @@ def check_thresholds(uow, scopes: set[str], thresholds: domain.Thresholds) -> li
 # ------------------------------------------------------------------------------------------ reads
 
 
-def counters_of(session, scope: str) -> dict[str, int]:
-    return dict(session.execute(select(kpi_counters.c.metric, kpi_counters.c.value).where(
-        kpi_counters.c.scope == scope)).all())
+def counters_of(session, scope: str, metrics: tuple[str, ...] | None = None) -> dict[str, int]:
+    """The counters of `scope` (only `metrics`, if given)."""
+    query = select(kpi_counters.c.metric, kpi_counters.c.value).where(kpi_counters.c.scope == scope)
+    if metrics is not None:
+        query = query.where(kpi_counters.c.metric.in_(metrics))
+    return dict(session.execute(query).all())
 
 
-def register(session, year: int) -> dict[str, int]:
-    """The recognised organisations registered at the end of `year`, overall and per type: the
-    sum of the changes of that year and every year before (one short primary-key range)."""
-    return {metric: int(value) for metric, value in session.execute(
-        select(kpi_counters.c.metric, func.sum(kpi_counters.c.value))
-        .where(kpi_counters.c.scope >= domain.register_scope(""), kpi_counters.c.scope <= domain.register_scope(year))
-        .group_by(kpi_counters.c.metric)).all()}
+def register(session, year: int, metrics: tuple[str, ...] | None = None) -> dict[str, int]:
+    """The recognised organisations registered at the end of `year`, overall and per type (only
+    `metrics`, if given): the sum of the changes of that year and every year before (one short
+    primary-key range)."""
+    query = select(kpi_counters.c.metric, func.sum(kpi_counters.c.value)).where(
+        kpi_counters.c.scope >= domain.register_scope(""), kpi_counters.c.scope <= domain.register_scope(year))
+    if metrics is not None:
+        query = query.where(kpi_counters.c.metric.in_(metrics))
+    return {metric: int(value) for metric, value in session.execute(query.group_by(kpi_counters.c.metric)).all()}
 
 
 def annual(session, year: int) -> dict:
     """The year's counters and the register at the end of the year."""
     return domain.annual_document(year, counters_of(session, f"year:{year}"), register(session, year))
+
+
+def target_document(session, year: int) -> dict:
+    """The annual document as far as the yearly targets read it: built from only the counters their
+    figures are computed from (domain.YEAR_TARGET_COUNTERS), so those figures are the whole
+    document's and its other fields are not to be read (the whole 1.1 document, read and built for
+    every year a batch touched, was a good part of the batch's cost)."""
+    return domain.annual_document(year, counters_of(session, f"year:{year}", domain.YEAR_TARGET_COUNTERS),
+                                  register(session, year, domain.YEAR_TARGET_REGISTER))
 
 
 def years_with_data(session, years) -> set[int]:

@@ -70,6 +70,21 @@ def test_known_stream_gives_the_independently_computed_documents(reporting_db):
             assert got[kind][key] == expected[kind][key], (kind, key)
 
 
+def test_threshold_checks_read_the_targets_figures_as_the_whole_document_has_them(reporting_db):
+    """The check after every batch builds the annual document from the targets' counters alone
+    (store.target_document): each year's checks are those of the whole document."""
+    events = stream.known_stream()
+    feed(reporting_db, events)
+    thresholds = domain.Thresholds()
+    with reporting_db.unit_of_work() as uow:
+        checks = {year: (domain.year_checks(f"year:{year}", store.target_document(uow.session, year), thresholds),
+                         domain.year_checks(f"year:{year}", store.annual(uow.session, year), thresholds))
+                  for year in (2024, 2025, 2026)}
+    for year, (read, whole) in checks.items():
+        assert read == whole, year
+    assert all(check.value is not None for check in checks[2026][0])  # every target measured
+
+
 @pytest.mark.parametrize("order", ["reversed", "shuffled"])
 def test_reordered_duplicated_and_erased_give_the_same_documents(reporting_db, order):
     events = stream.known_stream()
