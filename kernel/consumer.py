@@ -28,7 +28,7 @@ from marshmallow import ValidationError
 from nameko.amqp.publish import Publisher
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko.extensions import Entrypoint
-from nameko.messaging import Consumer
+from nameko.messaging import Consumer, QueueConsumer
 
 from kernel.config import batch_consumer_priority, retry_delays_ms
 from kernel.envelope import validate_received
@@ -261,6 +261,8 @@ class BatchEventHandler(Entrypoint):
     to be handled in one transaction (`uow.claim_many(events)`); they are acked
     after it returns. If the batch fails, each event is handled on its own, so
     one poison event is retried and dead-lettered while the rest go through.
+    The handler sees the attempt (`x-attempt` in its worker context) only on those
+    calls of one event, which is also how a lone event is handled (once).
     One batch is handled at a time; meanwhile the next is read, decoded and checked,
     so a handler waiting for its database does not leave the reading idle.
     Consumers of one queue with a lower EVENTS.BATCH_CONSUMER_PRIORITY get messages only while
@@ -268,6 +270,11 @@ class BatchEventHandler(Entrypoint):
     """
 
     topology = PlatformTopology()
+    # nameko's consumer of the container's queues, among them the reply queue of the workers' RPC
+    # proxies. A batch consumer reads its queue on a connection of its own: it could hand out a batch
+    # of a backlog while the container is still starting, and an RPC from that batch would lose its
+    # reply (no reply queue yet) and wait out RPC_TIMEOUT_SECONDS. `_run` waits for it to consume.
+    queue_consumer = QueueConsumer()
     POLL = 0.005  # seconds between looks at the batch being handled, while reading the next
 
     def __init__(self, bindings, max_batch: int = 500, max_wait_ms: int = 50, idle_ms: int | None = None, **kwargs):
@@ -292,6 +299,7 @@ class BatchEventHandler(Entrypoint):
     kill = stop
 
     def _run(self):
+        self.queue_consumer.start()  # returns once it consumes (shared: the container starts it too)
         backoff = 0.5
         while not self._stopped.is_set():
             try:
@@ -370,15 +378,19 @@ class BatchEventHandler(Entrypoint):
                 self.failed.dead_letter(message, "InvalidEnvelope", message.invalid)
             else:
                 valid.append(message)
-        if valid and self._call([m.payload for m in valid]) is not None:
-            for message in valid:  # find the culprit(s): one event at a time, with its headers (x-attempt)
-                exc = self._call([message.payload], dict(message.headers or {}))
-                if exc is not None:
-                    self.failed.handler_failed(message, exc)
-                else:
-                    self.failed.count(message, "handled")
-        elif valid:
+        if len(valid) > 1 and self._call([m.payload for m in valid]) is None:
             self.failed.count_many(valid, "handled")
+            return
+        # a failed batch (find the culprits), or a lone event: one event at a time, with its headers
+        # (x-attempt). A lone event is called once, as a one-event handler would be: called first
+        # as a batch without its attempt, a handler that gave up on it there would find nothing
+        # left to fail on its second call, and the event would be acked instead of dead-lettered.
+        for message in valid:
+            exc = self._call([message.payload], dict(message.headers or {}))
+            if exc is not None:
+                self.failed.handler_failed(message, exc)
+            else:
+                self.failed.count(message, "handled")
 
     def _call(self, events: list[dict], context_data: dict | None = None) -> BaseException | None:
         """Run the handler on `events` in a nameko worker (`context_data`: its worker_ctx.data); the

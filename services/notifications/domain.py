@@ -14,6 +14,18 @@ FINAL = (SENT, FAILED, DROPPED)
 CREATED_TEMPLATES = {"confirmed": "registration_confirmed", "waitlisted": "waitlisted"}
 
 
+def registration_template(event: dict) -> str | None:
+    """The mail a participant gets about a registration event; None: none. A walk-in was added on the
+    attendance sheet after coming (there is no registration to confirm); a cancellation by the system
+    is the activity's (activity_cancelled tells them)."""
+    data = event["data"]
+    if event["event_type"] == "registration.created":
+        return None if data.get("walk_in") else CREATED_TEMPLATES[data["status"]]
+    if event["event_type"] == "registration.confirmed":
+        return "promoted"
+    return None if data["cancelled_by"] == "system" else "registration_cancelled"
+
+
 @dataclass
 class Recipient:
     ref: str  # "person:<id>", "staff:<address>", "webhook:<digest>"

@@ -69,23 +69,25 @@ def take(session, notification_id: str, claim: str, now: datetime, lease: timede
     return result.rowcount == 1
 
 
-def claim_messages(session, template: str, wanted: dict[str, tuple[dict, domain.Recipient]], claim: str,
-                   now: datetime, lease: timedelta) -> tuple[list, list]:
-    """Each wanted message's log row (by dedup key), made ("sending") if new, else taken if pending (or
-    left by a dead worker); rows sent or failed before are skipped. (claimed (row, cause, recipient),
-    busy recipient refs)."""
-    keys = list(wanted)
+def claim_messages(session, wanted: dict[str, tuple[dict, str, domain.Recipient]], asked: set[tuple[str, str]],
+                   claim: str, now: datetime, lease: timedelta) -> tuple[list, list]:
+    """Each wanted message's log row (by dedup key: (cause, template, recipient)), made ("sending") if new,
+    else taken if pending (or left by a dead worker); rows sent or failed before are skipped. The
+    unfinished rows of the `asked` (cause event id, template) to anyone not wanted now are dropped (see
+    `drop_former_recipients`). Keys in order, so that two workers with overlapping batches take their
+    rows in the same order. (claimed (row, cause, recipient), busy recipient refs)."""
     claimed, busy = [], []
-
-    def rows_of(some_keys):
-        found = {}
-        for chunk in in_chunks(some_keys):
-            found.update((row.dedup_key, row) for row in session.execute(
-                select(messages).where(messages.c.dedup_key.in_(chunk))))
-        return found
-
-    existing = rows_of(keys)
-    new = [key for key in keys if key not in existing]
+    of_causes = {}  # every message of the batch's causes: one read finds the wanted and the former ones
+    for chunk in in_chunks(sorted({cause_event_id for cause_event_id, _ in asked})):
+        of_causes.update((row.dedup_key, row) for row in session.execute(
+            select(messages).where(messages.c.cause_event_id.in_(chunk))))
+    former = sorted(row.notification_id for key, row in of_causes.items()
+                    if key not in wanted and (row.cause_event_id, row.template) in asked
+                    and row.status in (domain.PENDING, domain.SENDING))
+    for chunk in in_chunks(former):
+        session.execute(update(messages).where(messages.c.notification_id.in_(chunk))
+                        .where(messages.c.status.in_((domain.PENDING, domain.SENDING))).values(**_dropped(now)))
+    new = sorted(key for key in wanted if key not in of_causes)
     if new:
         session.execute(insert(messages), [{
             "notification_id": str(uuid.uuid4()), "dedup_key": key, "template": template,
@@ -94,10 +96,14 @@ def claim_messages(session, template: str, wanted: dict[str, tuple[dict, domain.
             "cause_event_type": cause.get("event_type"), "status": domain.SENDING, "attempts": 0,
             "claim": claim, "email": recipient.address if recipient.channel == "email" else None,
             "created_at": now, "updated_at": now,
-        } for key in new for cause, recipient in (wanted[key],)])
-        made = rows_of(new)
-        claimed += [(made[key], wanted[key][0], wanted[key][1]) for key in new]
-    for key, row in existing.items():
+        } for key in new for cause, template, recipient in (wanted[key],)])
+        made = {}
+        for chunk in in_chunks(new):
+            made.update((row.dedup_key, row) for row in session.execute(
+                select(messages).where(messages.c.dedup_key.in_(chunk))))
+        claimed += [(made[key], wanted[key][0], wanted[key][2]) for key in new]
+    for key in sorted(key for key in wanted if key in of_causes):
+        row = of_causes[key]
         if row.status in domain.FINAL:
             continue  # sent (or given up) before: a redelivered event sends nothing twice
         taken = session.execute(
@@ -105,7 +111,7 @@ def claim_messages(session, template: str, wanted: dict[str, tuple[dict, domain.
             .where(takeable(now, lease)).values(status=domain.SENDING, claim=claim, updated_at=now)
         ).rowcount == 1
         if taken:
-            claimed.append((row, *wanted[key]))
+            claimed.append((row, wanted[key][0], wanted[key][2]))
         else:
             busy.append(row.recipient)
     return claimed, busy
@@ -119,11 +125,13 @@ def _sent_event(row) -> dict:
             "cause_event_id": row.cause_event_id}
 
 
-def _capture(session, row, address: str, subject: str, raw: bytes, now: datetime) -> None:
-    session.execute(insert(captured_mail).values(
-        notification_id=row.notification_id, person_id=row.person_id, recipient=address,
-        subject=subject[:300], raw=raw, captured_at=now,
-    ))
+def _capture(session, kept: list[tuple], now: datetime) -> None:
+    """Keep the raw mails of `kept` ((row, address, subject, raw)), in one statement."""
+    if kept:
+        session.execute(insert(captured_mail), [{
+            "notification_id": row.notification_id, "person_id": row.person_id, "recipient": address,
+            "subject": subject[:300], "raw": raw, "captured_at": now,
+        } for row, address, subject, raw in kept])
 
 
 def record(uow, row, claim: str, subject: str, now: datetime, failure: str | None = None, final: bool = False,
@@ -149,7 +157,7 @@ def record(uow, row, claim: str, subject: str, now: datetime, failure: str | Non
     if failure is None or final:
         uow.emit("notification.sent" if failure is None else "notification.failed", _sent_event(row))
     if raw is not None:
-        _capture(uow.session, row, recipient.address, subject, raw, now)
+        _capture(uow.session, [(row, recipient.address, subject, raw)], now)
 
 
 def still_held(session, claim: str, sent: list) -> list:
@@ -182,9 +190,8 @@ def record_batch(uow, claim: str, sent: list, failed: list, now: datetime) -> No
             [{"b_id": row.notification_id, "b_attempts": row.attempts + 1, "b_subject": subject[:300]}
              for row, _, subject, _, _ in sent])
         uow.emit_many("notification.sent", [_sent_event(row) for row, *_ in sent])
-        for row, _, subject, raw, recipient in sent:
-            if raw is not None:
-                _capture(session, row, recipient.address, subject, raw, now)
+        _capture(session, [(row, recipient.address, subject, raw) for row, _, subject, raw, recipient in sent
+                           if raw is not None], now)
     if failed:
         session.execute(
             update(messages).where(messages.c.notification_id.in_([row.notification_id for row, _ in failed]))
@@ -213,8 +220,13 @@ def has_former_recipients(session, cause_event_id: str, template: str, recipient
 
 def drop_former_recipients(session, cause_event_id: str, template: str, recipients: set[str]) -> None:
     """Close those messages: "dropped", without their address."""
-    session.execute(update(messages).where(_to_former_recipients(cause_event_id, template, recipients)).values(
-        status=domain.DROPPED, error="no longer a recipient", email=None, claim=None, updated_at=utcnow()))
+    session.execute(update(messages).where(_to_former_recipients(cause_event_id, template, recipients))
+                    .values(**_dropped(utcnow())))
+
+
+def _dropped(now: datetime) -> dict:
+    return {"status": domain.DROPPED, "error": "no longer a recipient", "email": None, "claim": None,
+            "updated_at": now}
 
 
 # --- privacy: erasure and export ---------------------------------------------------------------------------

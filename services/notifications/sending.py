@@ -10,14 +10,16 @@ the last attempt marks the row failed, emits `notification.failed` and dead-lett
 A row begun for someone who is no longer a recipient when the event comes back (the registration
 cancelled meanwhile) ends "dropped", without a mail or an event.
 
-`deliver_many` does the same for a batch of survey mails, with one claiming and one recording
-transaction and the mails sent in parallel.
+`deliver_many` does the same for a batch of events (the participants' registration and survey mails),
+each with its own template and recipients, with one claiming and one recording transaction and the
+mails sent in parallel; whatever it cannot finish it leaves to `deliver`, event by event.
 """
 from __future__ import annotations
 
 import logging
 import uuid
 from datetime import timedelta
+from typing import NamedTuple
 
 from eventlet.greenpool import GreenPool
 from nameko.extensions import DependencyProvider
@@ -173,22 +175,37 @@ def _drop_former_recipients(db, cause: dict, template: str, recipients: set[str]
         repository.drop_former_recipients(uow.session, cause["event_id"], template, recipients)
 
 
-def deliver_many(db, transport, template: str, jobs: list[tuple[dict, domain.Recipient]]) -> None:
-    """`deliver` for a batch of (cause event, recipient): one transaction claims every log row, the
-    messages go out in parallel over the pooled SMTP connections (the send rate still holds), one
-    transaction records every outcome with its `notification.sent`.
+class Job(NamedTuple):
+    """`deliver`'s arguments for one cause in a batch: its template to its recipients (none: whatever
+    was begun for someone is dropped)."""
+
+    cause: dict
+    template: str
+    recipients: list[domain.Recipient]
+
+
+def deliver_many(db, transport, jobs: list[Job]) -> None:
+    """`deliver` for a batch of jobs (a cause event, its template, its recipients): one transaction
+    claims every log row and drops the unfinished ones of former recipients, the messages go out in
+    parallel over the pooled SMTP connections (the send rate still holds), one transaction records
+    every outcome with its `notification.sent`.
 
     A message that fails (or whose row another worker holds) is left pending, uncounted, and the
     batch raises: the kernel then handles each event of the batch on its own (`deliver`), which
     skips what was sent here and retries, fails or dead-letters the rest as it always does."""
-    wanted: dict[str, tuple[dict, domain.Recipient]] = {}
-    for cause, recipient in jobs:
-        wanted.setdefault(domain.dedup_key(cause["event_id"], recipient.ref, template), (cause, recipient))
+    wanted: dict[str, tuple[dict, str, domain.Recipient]] = {}
+    for cause, template, recipients in jobs:
+        for recipient in recipients:
+            key = domain.dedup_key(cause["event_id"], recipient.ref, template)
+            wanted.setdefault(key, (cause, template, recipient))
+    asked = {(cause["event_id"], template) for cause, template, _ in jobs}
     now, claim = utcnow(), str(uuid.uuid4())
     with db.unit_of_work() as uow:
-        claimed, busy = repository.claim_messages(uow.session, template, wanted, claim, now, _lease(transport))
+        claimed, busy = repository.claim_messages(uow.session, wanted, asked, claim, now, _lease(transport))
+    if not claimed and not busy:
+        return  # nothing (left) to send: all sent before, or nobody to write to
     outcomes = list(GreenPool(max(1, transport.settings.smtp_connections)).imap(
-        lambda item: _send_claimed(transport, template, *item), claimed))
+        lambda item: _send_claimed(transport, *item), claimed))
     sent = [outcome for outcome in outcomes if outcome[1] is None]
     failed = [(outcome[0], outcome[1]) for outcome in outcomes if outcome[1] is not None]
     now = utcnow()
@@ -201,13 +218,13 @@ def deliver_many(db, transport, template: str, jobs: list[tuple[dict, domain.Rec
                                f"{'; '.join(reasons)[:400]}")
 
 
-def _send_claimed(transport, template: str, row, cause: dict, recipient: domain.Recipient):
+def _send_claimed(transport, row, cause: dict, recipient: domain.Recipient):
     """Render and send one claimed message: (row, None, subject, raw, recipient) or (row, failure)."""
     try:
-        rendered = rendering.render(template, recipient.language, recipient.context)
+        rendered = rendering.render(row.template, recipient.language, recipient.context)
         raw = _send(transport, rendered, cause, recipient, row.notification_id)
     except Exception as exc:  # noqa: BLE001 - handed over to the one-event path, which sorts it out
-        log.warning("%s %s to %s not sent in its batch (%s); handed over", template, row.notification_id,
+        log.warning("%s %s to %s not sent in its batch (%s); handed over", row.template, row.notification_id,
                     recipient.ref, type(exc).__name__)
         return row, exc
     return row, None, rendered.subject, raw, recipient

@@ -3,7 +3,11 @@
 Thin nameko layer: event handlers (one per event type) ask the owning service for the
 recipient's details at send time (RPC) and hand over to `sending` (each message once, claimed,
 sent and recorded with `notification.sent` / `notification.failed` in the outbox); the SQL is in
-`repository`, the rules in `domain`.
+`repository`, the rules in `domain`. The participants' registration and survey mails come in
+bursts (a registration opening, every attendee of an activity) and are batch consumers: one RPC
+for a batch's recipients, one transaction claiming and one recording its messages
+(`sending.deliver_many`); an event alone, or one of a failed batch, goes the one-event way
+(`sending.deliver`).
 """
 from __future__ import annotations
 
@@ -29,6 +33,8 @@ from services.notifications.sending import Delivery, GaveUp
 
 log = logging.getLogger(__name__)
 
+REGISTRATION_BATCH = 200  # registration mail events per batch worker
+REGISTRATION_WAIT_MS = 100  # how long a batch of them may gather: a confirmation is awaited
 SURVEY_BATCH = 250  # survey mail events per batch worker
 SURVEY_WAIT_MS = 300  # how long a batch of survey mail events may gather (they come in waves; no hurry)
 
@@ -59,27 +65,41 @@ class NotificationsService(health.HealthRpc):
 
     # --- participants ----------------------------------------------------------------------------------
 
-    @event_handler("registration", "registration.created")
-    def on_registration_created(self, event):
-        if event["data"].get("walk_in"):
-            return  # added on the attendance sheet after coming: there is no registration to confirm
-        template = domain.CREATED_TEMPLATES[event["data"]["status"]]
-        contact = self.registration.contact_for_registration(event["data"]["registration_id"])
-        self._deliver(event, template, self._people([contact]))
+    # A registration opening brings hundreds of registrations within seconds: batch consumers, so a
+    # batch of N events costs one RPC, one claiming and one recording transaction (_registration_mails).
+    # Same queue names as the one-event handlers they replaced (one binding each).
+    @batch_event_handler([("registration", "registration.created")],
+                         max_batch=REGISTRATION_BATCH, max_wait_ms=REGISTRATION_WAIT_MS)
+    def on_registration_created(self, events):
+        self._registration_mails(events)
 
-    @event_handler("registration", "registration.confirmed")
-    def on_registration_confirmed(self, event):
-        contact = self.registration.contact_for_registration(event["data"]["registration_id"])
-        self._deliver(event, "promoted", self._people([contact]))
+    @batch_event_handler([("registration", "registration.confirmed")],
+                         max_batch=REGISTRATION_BATCH, max_wait_ms=REGISTRATION_WAIT_MS)
+    def on_registration_confirmed(self, events):
+        self._registration_mails(events)
 
-    @event_handler("registration", "registration.cancelled")
-    def on_registration_cancelled(self, event):
-        if event["data"]["cancelled_by"] == "system":
-            return  # the activity was cancelled: activity_cancelled tells them
-        contact = self.registration.contact_for_registration(
-            event["data"]["registration_id"], include_cancelled=True
-        )
-        self._deliver(event, "registration_cancelled", self._people([contact]))
+    @batch_event_handler([("registration", "registration.cancelled")],
+                         max_batch=REGISTRATION_BATCH, max_wait_ms=REGISTRATION_WAIT_MS)
+    def on_registration_cancelled(self, events):
+        self._registration_mails(events, include_cancelled=True)
+
+    def _registration_mails(self, events, include_cancelled: bool = False):
+        """Each participant's mail about their registration (domain.registration_template: none for a
+        walk-in or a cancellation by the system), with their details at send time (a cancelled
+        registration's only with `include_cancelled`), all asked in one RPC. A batch goes out with
+        `_deliver_many`; a lone event (also each event of a failed batch, which the kernel hands over
+        one at a time, with its attempt number) with `_deliver`, which counts its failures."""
+        told = [(event, template) for event in events if (template := domain.registration_template(event))]
+        if not told:
+            return
+        contacts = self.registration.contacts_for_registrations(
+            [event["data"]["registration_id"] for event, _ in told], include_cancelled=include_cancelled) or {}
+        jobs = [sending.Job(event, template, self._people([contacts.get(event["data"]["registration_id"])]))
+                for event, template in told]
+        if len(events) == 1:
+            self._deliver(*jobs[0])
+        else:
+            self._deliver_many(jobs)
 
     @event_handler("registration", "activity.scheduled")
     def on_activity_scheduled(self, event):
@@ -143,7 +163,6 @@ class NotificationsService(health.HealthRpc):
 
     # Survey mails come in waves (every attendee of an activity at once): batch consumers, so a batch
     # of N events costs two RPCs, one claiming and one recording transaction (see _survey_mails).
-    # Same queue names as the one-event handlers they replace (one binding each).
     @batch_event_handler([("evaluation", "evaluation.requested")], max_batch=SURVEY_BATCH, max_wait_ms=SURVEY_WAIT_MS)
     def on_evaluation_requested(self, events):
         self._survey_mails(events, "evaluation_invitation")
@@ -180,9 +199,9 @@ class NotificationsService(health.HealthRpc):
         for event, invitation in open_:
             contact = contacts.get(event["data"]["registration_id"])
             language = (contact or {}).get("language") or "nl"
-            for recipient in self._people([contact], survey_url=f"{invitation['survey_url']}?lang={language}"):
-                jobs.append((event, recipient))
-        self._deliver_many(template, jobs)
+            jobs.append(sending.Job(event, template, self._people(
+                [contact], survey_url=f"{invitation['survey_url']}?lang={language}")))
+        self._deliver_many(jobs)
 
     def _survey_mail(self, event, template):
         """The participant's personal survey link, from the evaluation service (which signs it), in the
@@ -408,5 +427,5 @@ class NotificationsService(health.HealthRpc):
     def _deliver(self, cause: dict, template: str, recipients: list[domain.Recipient], create: bool = True):
         sending.deliver(self.db, self.delivery, cause, template, recipients, create)
 
-    def _deliver_many(self, template: str, jobs: list[tuple[dict, domain.Recipient]]):
-        sending.deliver_many(self.db, self.delivery, template, jobs)
+    def _deliver_many(self, jobs: list[sending.Job]):
+        sending.deliver_many(self.db, self.delivery, jobs)

@@ -5,6 +5,8 @@ from collections import Counter
 import eventlet
 from kombu import Connection, Exchange
 from nameko.dependency_providers import Config
+from nameko.extensions import DependencyProvider
+from nameko.messaging import QueueConsumer
 from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import func, insert, select
 
@@ -12,8 +14,9 @@ from kernel import topology
 from kernel.consumer import batch_event_handler
 from kernel.dependencies import Database
 from kernel.envelope import new_event
+from kernel.rpc import RpcProxy
 from kernel.topology import DEAD_LETTER_QUEUE
-from tests.helpers import drain_queue, wait_for
+from tests.helpers import drain_queue, queue_depth, wait_for
 from tests.integration.kernel.fixture_services import BatchCounter, Producer, batches, seen
 
 
@@ -126,3 +129,91 @@ def test_a_lower_priority_worker_gets_events_only_while_the_first_has_its_hands_
         assert connection.scalar(select(func.count()).select_from(seen)) == len(trickle) + len(backlog)  # each once
     shares = Counter(by[event_id] for event_id in backlog)
     assert shares["second"] > 0 and shares["first"] > 0, shares
+
+
+class Attempt(DependencyProvider):
+    """The attempt at its event a worker is told of (its x-attempt header; 0 for the first)."""
+
+    def get_dependency(self, worker_ctx):
+        return int(worker_ctx.data.get("x-attempt", 0) or 0)
+
+
+class NeverHandles:
+    """A batch consumer that records each call (its events and the attempt it was told of) and fails."""
+
+    name = "counter"
+    db = Database()
+    attempt = Attempt()
+
+    @batch_event_handler([("registration", "activity.completed")], max_batch=50, max_wait_ms=20)
+    def ingest(self, events):
+        with self.db.unit_of_work() as uow:
+            uow.session.execute(insert(seen), [{"event_id": e["event_id"], "activity_id": str(self.attempt)}
+                                               for e in events])
+        raise RuntimeError("cannot handle this one")
+
+
+def test_a_lone_event_is_handled_once_per_delivery_and_knows_its_attempt(
+    kernel_config, container_factory, counter_db, monkeypatch
+):
+    """A handler that gives up on an event (and records that it did) must be told of the attempt, and
+    not be called with the same delivery again: it would find nothing left to fail on, and the event
+    would be acked instead of retried or dead-lettered."""
+    monkeypatch.setattr(topology, "platform_consumers", lambda: topology.consumers_of(Producer, NeverHandles))
+    container_factory(Producer, kernel_config).start()
+    container_factory(NeverHandles, kernel_config).start()
+    with ServiceRpcProxy("registration", kernel_config) as rpc:
+        [lone] = rpc.emit(1)
+
+    dead = wait_for(lambda: drain_queue(kernel_config["AMQP_URI"], DEAD_LETTER_QUEUE.name), message="dead-lettered")
+    assert [json.loads(m.body)["event_id"] for m in dead] == [lone]
+    with counter_db.connect() as connection:
+        calls = connection.execute(select(seen.c.event_id, seen.c.activity_id).order_by(seen.c.id)).all()
+    assert calls == [(lone, "0"), (lone, "1"), (lone, "2")]  # RETRY_DELAYS_MS: two retries
+
+
+class AsksWhileCounting:
+    """A batch consumer that asks the producer something (RPC) before it counts each batch."""
+
+    name = "counter"
+    db = Database()
+    registration = RpcProxy("registration")
+
+    @batch_event_handler([("registration", "activity.completed")], max_batch=100, max_wait_ms=20)
+    def ingest(self, events):
+        self.registration.outbox_state()
+        with self.db.unit_of_work() as uow:
+            fresh = uow.claim_many(events)
+            uow.session.execute(insert(batches).values(size=len(events)))
+            if fresh:
+                uow.session.execute(insert(seen), [{"event_id": e["event_id"], "activity_id": "asked"}
+                                                   for e in fresh])
+
+
+def test_a_backlog_waits_until_the_container_gets_its_rpc_replies(
+    kernel_config, container_factory, counter_db, monkeypatch
+):
+    """On a busy machine the container's own consumer (of RPC replies, among others) may start
+    consuming well after the batch consumer has read a backlog. The first batch's RPC still gets its
+    answer: nothing waits for the RPC timeout (here longer than the test waits)."""
+    monkeypatch.setattr(topology, "platform_consumers", lambda: topology.consumers_of(Producer, AsksWhileCounting))
+    container_factory(Producer, kernel_config).start()
+    with ServiceRpcProxy("registration", kernel_config) as rpc:
+        event_ids = rpc.emit(20)  # published before the consumer ever ran
+    queue = topology.ConsumerSpec("counter", "ingest", (("registration", "activity.completed"),)).queue_name
+    wait_for(lambda: queue_depth(kernel_config["AMQP_URI"], queue) == 20, message="the backlog queued")
+    get_consumers = QueueConsumer.get_consumers
+
+    def starts_late(self, consumer_cls, channel):  # a busy machine
+        eventlet.sleep(1.0)
+        return get_consumers(self, consumer_cls, channel)
+
+    monkeypatch.setattr(QueueConsumer, "get_consumers", starts_late)
+    container_factory(AsksWhileCounting, dict(kernel_config, RPC_TIMEOUT_SECONDS=60)).start()
+
+    def counted():
+        with counter_db.connect() as connection:
+            return connection.execute(select(seen.c.event_id)).scalars().all()
+
+    wait_for(lambda: len(counted()) >= 20, timeout=30, message="the backlog counted")
+    assert sorted(counted()) == sorted(event_ids)

@@ -18,6 +18,7 @@ from kernel.tables import outbox, utcnow
 from services.notifications import domain, rendering
 from services.notifications.delivery import Settings
 from services.notifications.models import captured_mail, messages
+from services.notifications.sending import Job
 from services.notifications.service import NotificationsService
 
 TEMPLATE = "registration_confirmed"
@@ -51,11 +52,10 @@ def test_a_worker_back_after_its_lease_ran_out_records_nothing(migrated_template
     people = [domain.Recipient(f"person:p{n}", "email", f"p{n}@example.org", "nl",
                                rendering.sample_context(TEMPLATE), f"p{n}") for n in range(3)]
     single_cause = {"event_id": str(uuid.uuid4()), "event_type": "registration.created"}
-    # the two paths: one event at a time (_deliver), a batch of survey mails (_deliver_many)
+    # the two paths: one event at a time (_deliver), a batch (_deliver_many)
     paths = [
         (lambda w: w._deliver(single_cause, TEMPLATE, people[:1]), [(single_cause, people[0])]),
-        (lambda w: w._deliver_many(TEMPLATE, [(cause, person) for person in people[1:]]),
-         [(cause, person) for person in people[1:]]),
+        (lambda w: w._deliver_many([Job(cause, TEMPLATE, people[1:])]), [(cause, person) for person in people[1:]]),
     ]
     for stalled_path, jobs in paths:
         successor = CapturingTransport()

@@ -27,27 +27,35 @@ class FakeTransport:
     """The worker's `delivery`: records each mail (or raises the failure it is told to), and keeps the
     raw message as the local capture does. `attempt`: which delivery of the event this worker handles."""
 
-    def __init__(self, attempt: int = 1, failures=()):
+    def __init__(self, attempt: int = 1, failures=(), refuse=()):
         self.settings = Settings.from_config({"NOTIFICATIONS": {"FROM": "Steunpunt <noreply@steunpunt.test>"}})
         self.attempt, self.max_attempts = attempt, MAX_ATTEMPTS
         self.failures = list(failures)
+        self.refuse = set(refuse)  # addresses refused for good
         self.sent: list[tuple[str, str]] = []
 
     def send_email(self, message, to: str) -> bytes:
         if self.failures:
             raise self.failures.pop(0)
+        if to in self.refuse:
+            raise PermanentFailure("recipient refused: 550 no such user")
         self.sent.append((to, str(message["Subject"])))
         return message.as_bytes()
 
 
 class FakeRegistration:
-    """Registration's RPC as the handlers ask it: the contact details of one registration."""
+    """Registration's RPC as the handlers ask it: the contact details of registrations (`contacts`:
+    the active ones; `cancelled`: those only given with include_cancelled). `asked` keeps each call."""
 
-    def __init__(self, contact: dict):
-        self.contact = contact
+    def __init__(self, *contacts: dict, cancelled=()):
+        self.contacts = {contact["registration_id"]: contact for contact in contacts}
+        self.cancelled = {contact["registration_id"]: contact for contact in cancelled}
+        self.asked: list[tuple[list, bool]] = []
 
-    def contact_for_registration(self, registration_id, include_cancelled=False):
-        return self.contact if registration_id == self.contact["registration_id"] else None
+    def contacts_for_registrations(self, registration_ids, include_cancelled=False):
+        self.asked.append((list(registration_ids), include_cancelled))
+        known = {**self.contacts, **(self.cancelled if include_cancelled else {})}
+        return {registration_id: known.get(registration_id) for registration_id in registration_ids}
 
 
 CONTACT = {
@@ -64,9 +72,9 @@ def service_name():
     return "notifications"
 
 
-def worker(database, transport):
+def worker(database, transport, registration=None):
     return worker_factory(NotificationsService, db=WorkerDatabase(database, "notifications.on_registration_confirmed"),
-                          delivery=transport, registration=FakeRegistration(CONTACT),
+                          delivery=transport, registration=registration or FakeRegistration(CONTACT),
                           config={"PUBLIC_BASE_URL": "https://steunpunt.test"})
 
 
@@ -86,7 +94,7 @@ def test_a_confirmed_registration_sends_one_mail_and_records_it(database, commit
     transport = FakeTransport()
     event = confirmed_event()
 
-    worker(database, transport).on_registration_confirmed(event)
+    worker(database, transport).on_registration_confirmed([event])
 
     assert [to for to, _ in transport.sent] == ["ann@example.org"]
     ((template, recipient, status, attempts, address, error),) = log_of(database)
@@ -100,10 +108,10 @@ def test_a_confirmed_registration_sends_one_mail_and_records_it(database, commit
 
 def test_the_same_event_again_sends_nothing(database, committed):
     event = confirmed_event()
-    worker(database, FakeTransport()).on_registration_confirmed(event)
+    worker(database, FakeTransport()).on_registration_confirmed([event])
     again = FakeTransport(attempt=2)
 
-    worker(database, again).on_registration_confirmed(event)
+    worker(database, again).on_registration_confirmed([event])
 
     assert again.sent == []
     assert len(log_of(database)) == 1 and len(committed.of("notification.sent")) == 1
@@ -114,7 +122,7 @@ def test_a_temporary_failure_is_retried_and_the_retry_sends_once(database, commi
     failing = FakeTransport(failures=[TemporaryFailure("SMTP 421 try again later")])
 
     with pytest.raises(TemporaryFailure):  # the kernel retries the event with back-off
-        worker(database, failing).on_registration_confirmed(event)
+        worker(database, failing).on_registration_confirmed([event])
 
     assert failing.sent == []
     ((_, _, status, attempts, address, error),) = log_of(database)
@@ -122,7 +130,7 @@ def test_a_temporary_failure_is_retried_and_the_retry_sends_once(database, commi
     assert committed.of("notification.sent") == committed.of("notification.failed") == []
 
     retry = FakeTransport(attempt=2)
-    worker(database, retry).on_registration_confirmed(event)
+    worker(database, retry).on_registration_confirmed([event])
 
     assert [to for to, _ in retry.sent] == ["ann@example.org"]
     assert [row.status for row in log_of(database)] == ["sent"]
@@ -139,7 +147,7 @@ def test_a_failure_for_good_marks_the_message_failed_and_dead_letters_the_event(
     transport = FakeTransport(attempt=attempt, failures=[failure])
 
     with pytest.raises(GaveUp):
-        worker(database, transport).on_registration_confirmed(event)
+        worker(database, transport).on_registration_confirmed([event])
 
     ((_, _, status, _, address, error),) = log_of(database)
     assert (status, address) == ("failed", None) and error
@@ -148,7 +156,7 @@ def test_a_failure_for_good_marks_the_message_failed_and_dead_letters_the_event(
     assert committed.of("notification.sent") == []
 
     later = FakeTransport()
-    worker(database, later).on_registration_confirmed(event)  # a replay finds it failed: nothing goes
+    worker(database, later).on_registration_confirmed([event])  # a replay finds it failed: nothing goes
     assert later.sent == []
 
 
@@ -159,9 +167,108 @@ def test_a_walk_in_is_told_nothing_about_a_registration(database, committed):
                         "organisation_id": None, "org_type": "individu", "recognised": False,
                         "target_group": "secondary", "role": None, "status": "confirmed", "walk_in": True}}
 
-    worker(database, transport).on_registration_created(created)
+    worker(database, transport).on_registration_created([created])
     assert transport.sent == [] and log_of(database) == []
 
-    worker(database, transport).on_registration_created({**created, "event_id": str(uuid.uuid4()),
-                                                         "data": {**created["data"], "walk_in": False}})
+    worker(database, transport).on_registration_created([{**created, "event_id": str(uuid.uuid4()),
+                                                          "data": {**created["data"], "walk_in": False}}])
     assert [to for to, _ in transport.sent] == ["ann@example.org"]  # the same event of a registration is told
+
+
+# --- batches: a registration opening -----------------------------------------------------------------------
+
+
+def contact(n: int, status: str = "confirmed", position: int | None = None) -> dict:
+    return {**CONTACT, "registration_id": f"reg-{n}", "person_id": f"person-{n}", "email": f"p{n}@example.org",
+            "status": status, "waitlist_position": position}
+
+
+def registration_event(event_type: str, n: int, **data) -> dict:
+    return {"event_id": str(uuid.uuid4()), "event_type": event_type, "occurred_at": datetime.now(UTC).isoformat(),
+            "producer": "registration", "schema_version": 1,
+            "data": {"registration_id": f"reg-{n}", "activity_id": "act-1", **data}}
+
+
+def created(n: int, status: str = "confirmed", walk_in: bool = False) -> dict:
+    return registration_event("registration.created", n, status=status, walk_in=walk_in)
+
+
+def templates_sent(database) -> list[tuple[str, str]]:
+    return sorted((row.recipient, row.template) for row in log_of(database) if row.status == "sent")
+
+
+def test_a_batch_asks_one_rpc_and_sends_each_its_template_once(database, committed):
+    registration = FakeRegistration(contact(1), contact(2, "waitlisted", 1), contact(3))
+    batch = [created(1), created(2, "waitlisted"), created(3, walk_in=True), created(4)]  # 4: cancelled since
+    transport = FakeTransport()
+
+    worker(database, transport, registration).on_registration_created(batch)
+
+    assert registration.asked == [(["reg-1", "reg-2", "reg-4"], False)]  # a walk-in is not even asked about
+    assert sorted(to for to, _ in transport.sent) == ["p1@example.org", "p2@example.org"]
+    assert templates_sent(database) == [("person:person-1", "registration_confirmed"),
+                                        ("person:person-2", "waitlisted")]
+    assert sorted(e["template"] for e in committed.of("notification.sent")) == ["registration_confirmed",
+                                                                                "waitlisted"]
+    assert {row.attempts for row in log_of(database)} == {1}
+
+    again = FakeTransport(attempt=2)
+    worker(database, again, registration).on_registration_created(batch)  # the batch redelivered
+    assert again.sent == [] and len(log_of(database)) == 2 and len(committed.of("notification.sent")) == 2
+
+
+def test_a_batch_of_cancellations_asks_for_cancelled_registrations_and_skips_the_systems(database, committed):
+    registration = FakeRegistration(cancelled=[contact(1), contact(2)])
+    transport = FakeTransport()
+
+    worker(database, transport, registration).on_registration_cancelled([
+        registration_event("registration.cancelled", 1, cancelled_by="participant"),
+        registration_event("registration.cancelled", 2, cancelled_by="system")])
+
+    assert registration.asked == [(["reg-1"], True)]
+    assert templates_sent(database) == [("person:person-1", "registration_cancelled")]
+    assert [e["template"] for e in committed.of("notification.sent")] == ["registration_cancelled"]
+
+
+def test_a_failure_in_a_batch_is_left_to_the_one_event_handover(database, committed):
+    """The batch sends what it can and hands the rest back untouched; the kernel then calls the handler
+    with each event alone and its attempt number: the refused one fails for good there, once."""
+    registration = FakeRegistration(contact(1), contact(2), contact(3))
+    batch = [created(1), created(2), created(3)]
+
+    with pytest.raises(TemporaryFailure):
+        worker(database, FakeTransport(refuse={"p2@example.org"}), registration).on_registration_created(batch)
+
+    rows = {row.recipient: row for row in log_of(database)}
+    assert (rows["person:person-2"].status, rows["person:person-2"].attempts) == ("pending", 0)
+    assert templates_sent(database) == [("person:person-1", "registration_confirmed"),
+                                        ("person:person-3", "registration_confirmed")]
+    assert committed.of("notification.failed") == []
+
+    handover = FakeTransport(refuse={"p2@example.org"})
+    for event in batch:
+        if event is batch[1]:
+            with pytest.raises(GaveUp):
+                worker(database, handover, registration).on_registration_created([event])
+        else:
+            worker(database, handover, registration).on_registration_created([event])
+
+    assert handover.sent == []
+    rows = {row.recipient: row for row in log_of(database)}
+    assert (rows["person:person-2"].status, rows["person:person-2"].attempts) == ("failed", 1)
+    assert len(committed.of("notification.sent")) == 2 and len(committed.of("notification.failed")) == 1
+
+
+def test_a_batch_drops_what_was_begun_for_a_registration_cancelled_since(database, committed):
+    late = created(9)
+    with pytest.raises(TemporaryFailure):  # its first try: left pending, with the address
+        worker(database, FakeTransport(failures=[TemporaryFailure("SMTP 421")]),
+               FakeRegistration(contact(9))).on_registration_created([late])
+    transport = FakeTransport(attempt=2)
+
+    worker(database, transport, FakeRegistration(contact(1))).on_registration_created([late, created(1)])
+
+    assert [to for to, _ in transport.sent] == ["p1@example.org"]
+    rows = {row.recipient: row for row in log_of(database)}
+    assert (rows["person:person-9"].status, rows["person:person-9"].email) == ("dropped", None)
+    assert [e["template"] for e in committed.of("notification.sent")] == ["registration_confirmed"]
