@@ -15,7 +15,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.message import Message
 
 import requests
 
@@ -162,7 +162,7 @@ class SmtpMailer:
             pass
         return connection
 
-    def send(self, message: EmailMessage, to: str) -> None:
+    def send(self, message: Message, to: str) -> None:
         with self._slots:
             try:
                 connection = self._idle.get_nowait()
