@@ -7,6 +7,8 @@ Core INSERT that the partial unique index turns into "already registered".
 """
 from __future__ import annotations
 
+from bisect import bisect_left
+
 from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -249,6 +251,23 @@ def waitlist_position(session, registration: Registration) -> int | None:
         )
     ).scalar_one()
     return ahead + 1
+
+
+def waitlist_positions(session, chosen: list[Registration]) -> dict[str, int | None]:
+    """`waitlist_position` of many registrations: one read of each activity's waiting queue."""
+    waiting = [registration for registration in chosen if registration.status == domain.WAITLISTED]
+    queues = {}
+    for activity_id in {registration.activity_id for registration in waiting}:
+        queues[activity_id] = session.execute(
+            select(registrations.c.waitlist_seq).where(
+                registrations.c.activity_id == activity_id, registrations.c.status == domain.WAITLISTED,
+            ).order_by(registrations.c.waitlist_seq)
+        ).scalars().all()
+    positions: dict[str, int | None] = {registration.registration_id: None for registration in chosen}
+    for registration in waiting:
+        positions[registration.registration_id] = bisect_left(queues[registration.activity_id],
+                                                              registration.waitlist_seq) + 1
+    return positions
 
 
 # --- persons -----------------------------------------------------------------------------------------------

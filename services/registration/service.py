@@ -438,12 +438,12 @@ class RegistrationService(health.HealthRpc):
             chosen = [r for r in found.values() if r.active or include_cancelled]
             by_activity = repository.activities_by_id(session, {r.activity_id for r in chosen})
             people = repository.many_persons_by_id(session, list({r.person_id for r in chosen}))
+            positions = repository.waitlist_positions(session, chosen)
             contacts = {}
             for registration in chosen:
-                position = repository.waitlist_position(session, registration)
                 contacts[registration.registration_id] = self._contact(
                     by_activity[registration.activity_id], registration, people.get(registration.person_id),
-                    {registration.registration_id: position})
+                    positions)
         return {registration_id: contacts.get(registration_id) for registration_id in ids}
 
     @rpc

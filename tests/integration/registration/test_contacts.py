@@ -81,3 +81,5 @@ def test_waitlist_positions_in_contacts_follow_the_queue(rpc):
     contacts = rpc.contacts_for_activity(activity["activity_id"])
     everyone = {c["registration_id"]: c["waitlist_position"] for c in contacts}
     assert everyone == {ids[0]: None, ids[1]: 1, ids[3]: 2}
+    many = rpc.contacts_for_registrations(ids, include_cancelled=True)
+    assert {i: c["waitlist_position"] for i, c in many.items()} == {ids[0]: None, ids[1]: 1, ids[2]: None, ids[3]: 2}
