@@ -19,7 +19,7 @@ import time
 from datetime import timedelta
 
 from kombu import Exchange
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 
 from kernel.db import ServiceDatabase
 from kernel.metrics import (
@@ -42,6 +42,20 @@ GATHER_SECONDS = 0.01
 # The backlog gauges are scraped every few seconds; counting the outbox after every small batch of a
 # burst cost the service more than publishing did.
 MEASURE_EVERY_SECONDS = 1.0
+
+
+# The relay's two statements, built once (under a burst it runs after nearly every commit)
+_DUE = (
+    select(outbox.c.id, outbox.c.event_id, outbox.c.event_type, outbox.c.payload, outbox.c.attempts)
+    .where(outbox.c.published_at.is_(None))
+    .where(or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= bindparam("b_now")))
+    .order_by(outbox.c.id)
+    .limit(bindparam("b_limit"))
+)
+_MARK_PUBLISHED = (
+    update(outbox).where(outbox.c.event_id.in_(bindparam("b_ids", expanding=True)))
+    .values(published_at=bindparam("b_now"))
+)
 
 
 def event_exchange(service: str) -> Exchange:
@@ -73,13 +87,7 @@ class OutboxRelay:
         # a snapshot is enough: what commits after it was taken wakes the relay again. (Reading in a
         # write transaction would queue behind, and hold up, the service's own writers on SQLite.)
         with self.database.read() as session:
-            rows = session.execute(
-                select(outbox.c.id, outbox.c.event_id, outbox.c.event_type, outbox.c.payload, outbox.c.attempts)
-                .where(outbox.c.published_at.is_(None))
-                .where(or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now))
-                .order_by(outbox.c.id)
-                .limit(self.batch_size)
-            ).all()
+            rows = session.execute(_DUE, {"b_now": now, "b_limit": self.batch_size}).all()
         if not rows:
             return 0
         payloads = {row.event_id: json.loads(row.payload) for row in rows}
@@ -106,9 +114,7 @@ class OutboxRelay:
         now = utcnow()
         with self.database.unit_of_work() as uow:
             if published:
-                uow.session.execute(
-                    update(outbox).where(outbox.c.event_id.in_(published)).values(published_at=now)
-                )
+                uow.session.execute(_MARK_PUBLISHED, {"b_ids": published, "b_now": now})
             for row in unroutable:
                 delay = min(MAX_BACKOFF_SECONDS, 2 ** row.attempts)
                 uow.session.execute(
