@@ -46,11 +46,8 @@ class _WithoutReplyBody(logging.Filter):
 logging.getLogger(nameko_rpc.__name__).addFilter(_WithoutReplyBody())
 
 
-class _TransientPublisher(nameko_rpc.Publisher):
+class _ReplyPublisher(nameko_rpc.Publisher):
     delivery_mode = TRANSIENT_DELIVERY_MODE
-
-
-class _ReplyPublisher(_TransientPublisher):
     use_confirms = False
 
 
