@@ -41,7 +41,7 @@ class FakeRegistration:
     def get_activity(self, activity_id):
         return self.get_public_activity(activity_id)
 
-    def register(self, activity_id, payload):
+    def register(self, activity_id, payload, with_activity=False):
         self.calls.append(("register", activity_id, payload))
         if "@" not in payload["email"]:
             raise ValidationFailed("Invalid registration.", {"email": ["Not a valid email address."]})
@@ -55,9 +55,12 @@ class FakeRegistration:
             "registration_id": f"reg-{n}", "activity_id": activity_id, "status": status, "email": payload["email"],
             "waitlist_position": None if status == "confirmed" else n - self.capacity,
         }
-        return {"registration_id": f"reg-{n}", "activity_id": activity_id, "status": status,
-                "waitlist_position": self.registrations[token]["waitlist_position"], "cancel_token": token,
-                "message": status}
+        answer = {"registration_id": f"reg-{n}", "activity_id": activity_id, "status": status,
+                  "waitlist_position": self.registrations[token]["waitlist_position"], "cancel_token": token,
+                  "message": status}
+        if with_activity:
+            answer["activity"] = self.get_public_activity(activity_id)
+        return answer
 
     def get_registration_by_token(self, token):
         if token not in self.registrations:

@@ -71,7 +71,7 @@ def test_empty_submission_shows_field_errors_linked_from_a_summary_and_calls_not
 def test_service_validation_errors_are_shown_on_the_field():
     fake = FakeRegistration()
     svc = gateway(fake)
-    svc.registration.register = lambda *a: (_ for _ in ()).throw(
+    svc.registration.register = lambda *a, **kw: (_ for _ in ()).throw(
         __import__("kernel.errors", fromlist=["x"]).ValidationFailed("bad", {"begeleider": {"email": ["Bad."]}})
     )
     response = svc.page_activity(request("POST", "/activities/act-1", form=valid_form()), "act-1")
