@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -239,22 +239,9 @@ def registrations_by_id(session, registration_ids: list[str]) -> dict[str, Regis
     return found
 
 
-def waitlist_position(session, registration: Registration) -> int | None:
-    """A waitlisted registration's place in the queue, counted in the database (no aggregate to load)."""
-    if registration.status != domain.WAITLISTED:
-        return None
-    ahead = session.execute(
-        select(func.count()).select_from(registrations).where(
-            registrations.c.activity_id == registration.activity_id,
-            registrations.c.status == domain.WAITLISTED,
-            registrations.c.waitlist_seq < registration.waitlist_seq,
-        )
-    ).scalar_one()
-    return ahead + 1
-
-
 def waitlist_positions(session, chosen: list[Registration]) -> dict[str, int | None]:
-    """`waitlist_position` of many registrations: one read of each activity's waiting queue."""
+    """Each registration's place in its activity's waiting queue (None when not waitlisted): one
+    read of each activity's queue."""
     waiting = [registration for registration in chosen if registration.status == domain.WAITLISTED]
     queues = {}
     for activity_id in {registration.activity_id for registration in waiting}:

@@ -415,16 +415,9 @@ class RegistrationService(health.HealthRpc):
         `cancel_token` (the secret of the cancel link, re-derived from the server key) comes only
         with an active registration, and only when the stored hash confirms it.
         """
-        if not isinstance(registration_id, str) or not registration_id or len(registration_id) > 64:
+        if not isinstance(registration_id, str):
             return None
-        with self.db.read() as session:
-            registration = repository.find_registration(session, registration_id)
-            if registration is None or (not registration.active and not include_cancelled):
-                return None
-            activity = repository.find_activity(session, registration.activity_id)
-            person = repository.find_person(session, registration.person_id)
-            position = repository.waitlist_position(session, registration)
-            return self._contact(activity, registration, person, {registration.registration_id: position})
+        return self.contacts_for_registrations([registration_id], include_cancelled).get(registration_id)
 
     @rpc
     def contacts_for_registrations(self, registration_ids, include_cancelled=False):
