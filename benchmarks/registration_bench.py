@@ -30,18 +30,20 @@ import hashlib  # noqa: E402
 import http.client  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
+import re  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
+from contextlib import closing, contextmanager  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
 from http.cookies import SimpleCookie  # noqa: E402
 from urllib.parse import urlencode  # noqa: E402
 
 import requests  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
 
 from benchmarks import reporting_bench  # noqa: E402
 from benchmarks.harness import percentile, print_table, sandbox, wait_until  # noqa: E402
@@ -53,6 +55,57 @@ SEATS, PEOPLE, CONCURRENCY = 300, 1000, 50
 TARGET_P99_MS, TARGET_PER_SECOND = 300, 200
 BACKENDS = ("sqlite", "postgresql")
 PATHS = ("json", "form")
+
+
+class CpuMeter:
+    """CPU seconds spent during the timed burst, per part of the platform: each service (its
+    replicas together), the supervisor that relays their output, RabbitMQ, PostgreSQL (all its
+    processes) and this load generator. Read
+    from /proc, so it shows where a registration's time goes without a profiler."""
+
+    TICK = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, supervisor_pid: int):
+        self.supervisor_pid = supervisor_pid
+        self.before: dict[str, float] = {}
+        self.spent: dict[str, float] = {}
+
+    def _part(self, pid: str, parent: int, command: str) -> str | None:
+        if int(pid) == os.getpid():
+            return "load generator"
+        if int(pid) == self.supervisor_pid:
+            return "supervisor"
+        if parent == self.supervisor_pid:
+            named = re.search(r"services\.(\w+)\.service", command)
+            return named[1] if named else None
+        if "beam.smp" in command:
+            return "RabbitMQ"
+        if command.startswith("postgres"):
+            return "PostgreSQL"
+        return None
+
+    def _read(self) -> dict[str, float]:
+        seconds: dict[str, float] = {}
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    fields = stat.read().rpartition(")")[2].split()
+                with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                    command = cmdline.read().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:  # it ended meanwhile
+                continue
+            part = self._part(pid, int(fields[1]), command)
+            if part:
+                # utime and stime of the process and of its waited-for children
+                seconds[part] = seconds.get(part, 0.0) + sum(map(int, fields[11:15])) / self.TICK
+        return seconds
+
+    @contextmanager
+    def measuring(self):
+        self.before = self._read()
+        yield
+        after = self._read()
+        self.spent = {part: after[part] - self.before.get(part, 0.0) for part in after}
 
 
 def _free_port() -> int:
@@ -82,7 +135,8 @@ def _environment(config: dict, address: str) -> dict[str, str]:
 
 @contextmanager
 def running_platform(config: dict, log_path: str):
-    """scripts/run_platform.py on the sandbox until the block ends; yields the gateway's URL."""
+    """scripts/run_platform.py on the sandbox until the block ends; yields the gateway's URL and a
+    CpuMeter of its processes."""
     address = f"127.0.0.1:{_free_port()}"
     base = f"http://{address}"
     with open(log_path, "wb") as log:
@@ -94,7 +148,7 @@ def running_platform(config: dict, log_path: str):
             wait_until(lambda: _healthy(base) or supervisor.poll() is not None, timeout=120, interval=0.5)
             if supervisor.poll() is not None:
                 raise RuntimeError(f"the platform did not start; see {log_path}")
-            yield base
+            yield base, CpuMeter(supervisor.pid)
         finally:
             supervisor.send_signal(signal.SIGTERM)  # it stops every service cleanly
             try:
@@ -174,7 +228,8 @@ def _in_parallel(base: str, work, items, concurrency: int, failed: dict) -> floa
     return time.perf_counter() - began
 
 
-def _json_path(base: str, activity_id: str, latencies: list, outcomes: list, failed: dict) -> float:
+def _json_path(base: str, activity_id: str, latencies: list, outcomes: list, failed: dict,
+               meter: CpuMeter) -> float:
     path = f"/api/activities/{activity_id}/registrations"
 
     def register(client, n):
@@ -185,10 +240,12 @@ def _json_path(base: str, activity_id: str, latencies: list, outcomes: list, fai
         latencies.append(time.perf_counter() - began)
         outcomes.append(json.loads(answer).get("status") if status == 201 else status)
 
-    return _in_parallel(base, register, range(PEOPLE), CONCURRENCY, failed)
+    with meter.measuring():
+        return _in_parallel(base, register, range(PEOPLE), CONCURRENCY, failed)
 
 
-def _form_path(base: str, activity_id: str, latencies: list, outcomes: list, failed: dict) -> float:
+def _form_path(base: str, activity_id: str, latencies: list, outcomes: list, failed: dict,
+               meter: CpuMeter) -> float:
     path = f"/activities/{activity_id}"
     opened: dict[int, tuple[str, str]] = {}  # person -> (csrf cookie, csrf field)
 
@@ -215,7 +272,39 @@ def _form_path(base: str, activity_id: str, latencies: list, outcomes: list, fai
         latencies.append(time.perf_counter() - began)
         outcomes.append("registered" if status == 201 else status)
 
-    return _in_parallel(base, register, range(PEOPLE), CONCURRENCY, failed)
+    with meter.measuring():
+        return _in_parallel(base, register, range(PEOPLE), CONCURRENCY, failed)
+
+
+class Background:
+    """The work that follows a registration after its answer: the mail (notifications) and the
+    figures (reporting). Read from their databases, since the platform shows neither as a count."""
+
+    def __init__(self, config: dict):
+        self.mail = create_engine(config["DATABASES"]["notifications"])
+        self.figures = create_engine(config["DATABASES"]["reporting"])
+
+    def mails_sent(self) -> int:
+        with self.mail.connect() as connection:
+            return connection.execute(text(
+                "SELECT count(*) FROM messages WHERE cause_event_type = 'registration.created' AND status = 'sent'"
+            )).scalar_one()
+
+    def registrations_counted(self, activity_id: str) -> int:
+        with self.figures.connect() as connection:
+            return connection.execute(text("SELECT count(*) FROM registration_facts WHERE activity_id = :id"),
+                                      {"id": activity_id}).scalar_one()
+
+    def seconds_to_catch_up(self, activity_id: str, mails_before: int) -> float:
+        """From now until every registration's mail is sent and every one is in the figures."""
+        began = time.perf_counter()
+        wait_until(lambda: self.mails_sent() - mails_before >= PEOPLE
+                   and self.registrations_counted(activity_id) >= PEOPLE, timeout=300, interval=0.05)
+        return time.perf_counter() - began
+
+    def close(self) -> None:
+        self.mail.dispose()
+        self.figures.dispose()
 
 
 def _outcome(base: str, staff: dict, activity_id: str) -> dict:
@@ -235,21 +324,32 @@ def trefdag(backend: str = "sqlite", paths=PATHS) -> dict[str, dict]:
     """{path: figures} of one platform on `backend`, the paths one after the other."""
     results = {}
     with sandbox(backend) as config, tempfile.TemporaryDirectory(prefix="bench-trefdag-") as tmp:
-        with running_platform(config, f"{tmp}/platform.log") as base:
+        background = Background(config)
+        with running_platform(config, f"{tmp}/platform.log") as (base, meter), closing(background):
             staff = {"Authorization": f"Bearer {TOKEN}"}
             for path in paths:
                 activity_id = _create_activity(base, staff, f"Trefdag ({path})")
                 latencies, outcomes, failed = [], [], {}
                 run = _json_path if path == "json" else _form_path
-                seconds = run(base, activity_id, latencies, outcomes, failed)
+                mails_before = background.mails_sent()
+                seconds = run(base, activity_id, latencies, outcomes, failed, meter)
+                catching_up = background.seconds_to_catch_up(activity_id, mails_before)
                 errors = len(failed) + sum(outcome not in ("confirmed", "waitlisted", "registered")
                                            for outcome in outcomes)
                 results[path] = {
                     "seconds": seconds, "per_second": PEOPLE / seconds,
                     "p50_ms": 1000 * percentile(latencies, 50), "p99_ms": 1000 * percentile(latencies, 99),
-                    "errors": errors, **_outcome(base, staff, activity_id),
+                    "errors": errors, "catching_up": catching_up,
+                    "cpu_ms": {part: 1000 * spent / PEOPLE for part, spent in meter.spent.items()},
+                    **_outcome(base, staff, activity_id),
                 }
     return results
+
+
+def _cpu_figure(cpu_ms: dict[str, float]) -> str:
+    """"12.1 ms: registration 3.0, notifications 2.5, ..." (the costliest first)."""
+    parts = sorted(((part, ms) for part, ms in cpu_ms.items() if ms >= 0.05), key=lambda part: -part[1])
+    return f"{sum(cpu_ms.values()):.1f} ms: " + ", ".join(f"{part} {ms:.1f}" for part, ms in parts)
 
 
 def rows(backends=BACKENDS, paths=PATHS) -> tuple[list[tuple[str, str, str]], int]:
@@ -270,6 +370,9 @@ def rows(backends=BACKENDS, paths=PATHS) -> tuple[list[tuple[str, str, str]], in
                  f"at least {TARGET_PER_SECOND}/s"),
                 ("  latency", f"p50 {figures['p50_ms']:.0f} ms, p99 {figures['p99_ms']:.0f} ms",
                  f"p99 at most {TARGET_P99_MS} ms"),
+                ("  mails sent and figures counted", f"{figures['catching_up']:.1f} s after the last answer",
+                 "every one of them"),
+                ("  CPU per registration", _cpu_figure(figures["cpu_ms"]), "where the time goes"),
             ]
     return table, missed
 

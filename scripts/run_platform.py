@@ -6,6 +6,9 @@
 - a service may run as several processes (--replicas, default reporting=2: a backlog of
   events is handled side by side; each replica has its own metrics port, 100 above the last,
   and a lower batch-consumer priority, so a steady stream stays with the first);
+- the services that work in the background (mails, figures) run at a lower CPU priority
+  (--nice, default notifications=10,reporting=10): on a burst, the people waiting for an
+  answer get the cores first, and the mails and figures follow seconds later;
 - waits (bounded) until the gateway's GET /health answers 200, then prints the URLs;
 - if a child dies, says so, stops the others and exits non-zero;
 - Ctrl-C or SIGTERM stops every child (SIGTERM, then SIGKILL after --stop-timeout)
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import functools
 import os
 import shlex
 import signal
@@ -37,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SERVICES = ("registration", "evaluation", "requests", "reporting", "notifications", "accounts", "gateway")
 DEFAULT_COMMAND = "{nameko} run --config {config} services.{service}.service"
 DEFAULT_REPLICAS = "reporting=2"
+DEFAULT_NICE = "notifications=10,reporting=10"
 REPLICA_METRICS_PORT_STEP = 100
 COLOURS = ("36", "32", "33", "35", "34", "96", "92", "93")
 
@@ -63,33 +68,54 @@ def gateway_base_url(config: dict) -> str:
     return f"http://{host}:{port}"
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: get SIGTERM if the supervisor itself dies (Linux)."""
+def _child_setup(niceness: int) -> None:
+    """In the child, before exec: get SIGTERM if the supervisor itself dies (Linux), and take
+    the CPU priority given to its service."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except Exception:
         pass
+    if niceness:
+        os.nice(niceness)
+        # The child leads a session of its own, and where the kernel groups the processes of a
+        # session for scheduling (autogroup), a nice value counts only inside the group: the
+        # group's own is what the other services see.
+        try:
+            with open("/proc/self/autogroup", "w") as autogroup:
+                autogroup.write(str(niceness))
+        except OSError:
+            pass
+
+
+def _numbers_per_service(text: str, lowest: int, highest: int, what: str) -> dict[str, int]:
+    numbers = {}
+    for part in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, number = part.partition("=")
+        if not sep or not name.strip() or not number.strip().isdigit() or not lowest <= int(number) <= highest:
+            raise ValueError(f"{part!r}: expected service={what}, the {what} from {lowest} to {highest}")
+        numbers[name.strip()] = int(number)
+    return numbers
 
 
 def parse_replicas(text: str) -> dict[str, int]:
     """"reporting=2,requests=3" -> {"reporting": 2, "requests": 3}."""
-    replicas = {}
-    for part in filter(None, (part.strip() for part in text.split(","))):
-        name, sep, count = part.partition("=")
-        if not sep or not name.strip() or not count.strip().isdigit() or int(count) < 1:
-            raise ValueError(f"{part!r}: expected service=count, the count 1 or more")
-        replicas[name.strip()] = int(count)
-    return replicas
+    return _numbers_per_service(text, 1, 99, "count")
+
+
+def parse_niceness(text: str) -> dict[str, int]:
+    """"notifications=10" -> {"notifications": 10}: 0 (as the others) to 19 (the lowest priority)."""
+    return _numbers_per_service(text, 0, 19, "nice")
 
 
 class Supervisor:
-    def __init__(self, services, command, stop_timeout, colour, replicas=None, metrics_ports=None):
+    def __init__(self, services, command, stop_timeout, colour, replicas=None, metrics_ports=None, niceness=None):
         # (instance, service, number): "reporting", "reporting-2", ...
         self.instances = [(service if number == 1 else f"{service}-{number}", service, number)
                           for service in services for number in range(1, (replicas or {}).get(service, 1) + 1)]
         self.services = [instance for instance, _, _ in self.instances]
         self.metrics_ports = metrics_ports or {}
+        self.niceness = niceness or {}
         self.command = command
         self.stop_timeout = stop_timeout
         self.colour = colour
@@ -155,10 +181,11 @@ class Supervisor:
                 # own process group: a terminal's Ctrl-C reaches only the supervisor,
                 # which then stops the children in order
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=functools.partial(_child_setup, self.niceness.get(service, 0)),
             )
             self.children[instance] = child
-            self.say(f"started {instance} (pid {child.pid}): {shlex.join(argv)}")
+            priority = f", nice {self.niceness[service]}" if self.niceness.get(service) else ""
+            self.say(f"started {instance} (pid {child.pid}{priority}): {shlex.join(argv)}")
         for service, child in self.children.items():
             reader = threading.Thread(target=self._pump, args=(service, child.stdout), daemon=True)
             reader.start()
@@ -243,6 +270,12 @@ def main(argv: list[str] | None = None) -> int:
         "(default: $PLATFORM_REPLICAS or %(default)s)",
     )
     parser.add_argument(
+        "--nice",
+        default=os.environ.get("PLATFORM_NICE", DEFAULT_NICE),
+        help="lower CPU priority of services that work in the background, e.g. notifications=10 "
+        "(0 to 19; the others run at 0; default: $PLATFORM_NICE or %(default)s)",
+    )
+    parser.add_argument(
         "--health-url",
         default=None,
         help="URL that must answer 200 before the platform counts as up "
@@ -264,13 +297,17 @@ def main(argv: list[str] | None = None) -> int:
         replicas = parse_replicas(args.replicas)
     except ValueError as error:
         parser.error(f"--replicas: {error}")
+    try:
+        niceness = parse_niceness(args.nice)
+    except ValueError as error:
+        parser.error(f"--nice: {error}")
     config = platform_config()
     base_url = gateway_base_url(config)
     health_url = f"{base_url}/health" if args.health_url is None else args.health_url
 
     colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     supervisor = Supervisor(services, args.command, args.stop_timeout, colour, replicas,
-                            (config.get("METRICS") or {}).get("PORTS"))
+                            (config.get("METRICS") or {}).get("PORTS"), niceness)
     supervisor.install_signal_handlers()
     try:
         supervisor.start()

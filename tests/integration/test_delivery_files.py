@@ -351,6 +351,35 @@ def test_supervisor_runs_replicas_each_with_its_own_metrics_port(platform):
     assert supervisor.argv("reporting", "reporting-2")[4] == "services.reporting.service"
 
 
+def _nice(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as handle:
+        return int(handle.read().rpartition(")")[2].split()[16])
+
+
+def test_supervisor_runs_background_services_at_a_lower_cpu_priority(platform):
+    run = platform(["alpha", "web"], "--nice", "alpha=10")
+    pids = run.child_pids()
+    run.wait_for_output("the platform is up")
+    assert _nice(pids["alpha"]) == 10 and _nice(pids["web"]) == 0
+    # each child leads a session of its own: where the kernel schedules a session's processes as
+    # one group (autogroup), the group's priority is what counts against the other services
+    autogroup = Path(f"/proc/{pids['alpha']}/autogroup")
+    if autogroup.exists():
+        assert autogroup.read_text().split()[-1] == "10"
+        assert Path(f"/proc/{pids['web']}/autogroup").read_text().split()[-1] == "0"
+    assert re.search(r"started alpha \(pid \d+, nice 10\)", run.log()), run.log()
+
+    module = load_supervisor_module()
+    assert module.parse_niceness(module.DEFAULT_NICE) == {"notifications": 10, "reporting": 10}
+
+
+@pytest.mark.parametrize("nice", ["notifications", "notifications=20", "=5", "notifications=-1"])
+def test_supervisor_refuses_a_malformed_niceness(nice):
+    result = subprocess.run([sys.executable, str(SUPERVISOR), "--nice", nice, "--health-url", ""],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "--nice" in result.stderr, result.stderr
+
+
 @pytest.mark.parametrize("replicas", ["reporting", "reporting=0", "=2", "reporting=two"])
 def test_supervisor_refuses_a_malformed_replica_count(replicas):
     result = subprocess.run([sys.executable, str(SUPERVISOR), "--replicas", replicas, "--health-url", ""],
