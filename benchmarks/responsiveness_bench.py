@@ -48,7 +48,7 @@ def _platform_config(config: dict) -> dict:
     config["AUTH"]["STAFF_TOKEN_SHA256"] = hashlib.sha256(STAFF_TOKEN.encode()).hexdigest()
     config["GATEWAY"]["RATE_LIMIT"] = {"PER_MINUTE": 0, "BURST": 0, "LOGIN_PER_MINUTE": 0, "LOGIN_BURST": 0}
     config["GATEWAY"]["CSRF_SECRET"] = "bench-csrf-secret"
-    config["REPORTING"]["GC_FREEZE_AT_START"] = False
+    config["GC_FREEZE_AT_START"] = False
     config["NOTIFICATIONS"].update(MAIL_CAPTURE=True, ALERT_EMAILS="", ALERT_WEBHOOK_URLS="")
     return config
 

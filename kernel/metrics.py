@@ -13,6 +13,8 @@ import time
 from nameko.extensions import DependencyProvider, SharedExtension
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
+from kernel.memory import StartupFrozen
+
 EVENTS_PUBLISHED = Counter(
     "platform_events_published_total", "Events the outbox relay published (confirmed by the broker).",
     ["producer", "event_type"],
@@ -67,9 +69,11 @@ class MetricsServer(SharedExtension):
 
 
 class EntrypointMetrics(DependencyProvider):
-    """Times every entrypoint of the service and counts the ones that raise; serves the metrics."""
+    """Times every entrypoint of the service and counts the ones that raise; serves the metrics.
+    Every service has it, so it also brings what every service process needs once."""
 
     server = MetricsServer()
+    startup = StartupFrozen()
 
     def setup(self):
         self._started: dict[int, float] = {}

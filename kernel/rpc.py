@@ -85,6 +85,13 @@ class RpcProxy(nameko_rpc.RpcProxy):
         timeout = float(self.container.config.get("RPC_TIMEOUT_SECONDS") or DEFAULT_TIMEOUT_SECONDS)
         return _TimedServiceProxy(super().get_dependency(worker_ctx), self.target_service, timeout)
 
+    def worker_teardown(self, worker_ctx):
+        """The proxy holds the worker's context, which holds the service instance, which holds the
+        proxy: a cycle that only Python's cycle collector would free, with the request and all
+        the worker made. Under load those pile up into collections that stop the whole process
+        for 100 ms and more. Dropping the proxy when the worker ends frees it all at once."""
+        vars(worker_ctx.service).pop(self.attr_name, None)
+
 
 class _TimedServiceProxy:
     def __init__(self, proxy, service: str, timeout: float):

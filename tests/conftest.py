@@ -241,7 +241,7 @@ def platform_config(request, rabbit_config, tmp_path, migrated_templates):
                                        "HEALTH_PER_MINUTE": 0, "HEALTH_BURST": 0}
     config["GATEWAY"]["HEALTH_CACHE_SECONDS"] = 0  # tests stop a service and ask /health at once
     config["GATEWAY"]["CSRF_SECRET"] = "test-csrf-secret"
-    config["REPORTING"]["GC_FREEZE_AT_START"] = False  # this one process starts hundreds of containers
+    config["GC_FREEZE_AT_START"] = False  # this one process starts hundreds of containers
     return config
 
 

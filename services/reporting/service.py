@@ -11,7 +11,6 @@ activity_kpis(activity_id), dashboard(year, since=None).
 """
 from __future__ import annotations
 
-import gc
 from datetime import date, datetime
 
 from nameko.dependency_providers import Config
@@ -76,15 +75,6 @@ class UnitCacheProvider(DependencyProvider):
 
     def setup(self):
         self.cache = store.UnitCache()
-
-    def start(self):
-        # Modules and the started container live as long as the process: a full collection
-        # walked them all (110-190 ms pauses, the freshness tail). A frozen cycle that becomes
-        # garbage later is never freed, hence the switch (off in the test suite, whose one
-        # process starts and drops hundreds of containers).
-        if self.container.config.get("REPORTING", {}).get("GC_FREEZE_AT_START", True):
-            gc.collect()
-            gc.freeze()
 
     def get_dependency(self, worker_ctx):
         return self.cache

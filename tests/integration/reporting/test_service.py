@@ -207,15 +207,3 @@ def test_two_workers_on_postgresql_give_the_figures_of_one(database_backend, pla
              message="both workers to take every event")
     assert_same(documents(platform_config), expected_documents(events))
     assert len(workers) == 2 and sum(workers.values()) == len(events) + 1, workers
-
-
-def test_the_start_up_heap_is_frozen_out_of_the_garbage_collectors_reach(platform_config, container_factory):
-    import gc
-
-    platform_config["REPORTING"]["GC_FREEZE_AT_START"] = True
-    gc.unfreeze()
-    try:
-        container_factory(ReportingService, platform_config).start()
-        assert gc.get_freeze_count() > 0
-    finally:
-        gc.unfreeze()  # the rest of the test session collects as usual
