@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, insert
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,7 +20,6 @@ from kernel.tables import outbox, processed_events, utcnow
 
 IN_CHUNK = 500  # values per IN (...) lookup: SQLite caps bound parameters
 SQLITE_BUSY_SECONDS = 30  # how long a statement waits for another process's lock before failing
-SPARE_CONNECTIONS = 5  # opened beyond a pool's size when it is exhausted, closed after use
 _OUTBOX_INSERT = insert(outbox)  # built once: its values are bound at execution
 
 
@@ -30,28 +29,24 @@ def in_chunks(items: list, size: int = IN_CHUNK) -> Iterator[list]:
         yield items[start : start + size]
 
 
-def make_engine(url: str, writer: bool = True, connections: int | None = None) -> Engine:
+def make_engine(url: str, writer: bool = True) -> Engine:
     """An engine for `url`; SQLite files get WAL, a busy timeout and (for writers)
-    transactions that take the write lock up front. `connections`: how many it keeps open
-    (as many as the service's workers use at once; SQLAlchemy's default keeps 5 and opens and
-    closes the rest per use, which costs PostgreSQL a new server process each time)."""
-    pooling = {"pool_size": connections, "max_overflow": SPARE_CONNECTIONS} if connections else {}
+    transactions that take the write lock up front."""
     if url.startswith("sqlite"):
-        return _sqlite_engine(url, writer, pooling)
+        return _sqlite_engine(url, writer)
     # PostgreSQL through psycopg2: eventlet.monkey_patch() (nameko run, the tests' conftest)
     # makes it wait for the server on the hub, so other green threads run meanwhile
     # hide_parameters: an error's text (logged, stored in a dead letter) shows no bound value, which
     # may be a name, an address or a token
-    return create_engine(url, pool_pre_ping=True, future=True, hide_parameters=True, **pooling)
+    return create_engine(url, pool_pre_ping=True, future=True, hide_parameters=True)
 
 
-def _sqlite_engine(url: str, writer: bool, pooling: dict) -> Engine:
-    path = make_url(url).database
-    in_memory = path in (None, "", ":memory:")
-    if not in_memory:
+def _sqlite_engine(url: str, writer: bool) -> Engine:
+    path = url.split("///", 1)[-1]
+    if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS},
-                           hide_parameters=True, **({} if in_memory else pooling))
+                           hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -165,13 +160,12 @@ class UnitOfWork:
 class ServiceDatabase:
     """A service's engine, session factory and transaction discipline."""
 
-    def __init__(self, url: str, producer: str, connections: int | None = None):
+    def __init__(self, url: str, producer: str):
         self.url = url
         self.producer = producer
-        self.engine = make_engine(url, connections=connections)
+        self.engine = make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
-        self.read_engine = (make_engine(url, writer=False, connections=connections) if url.startswith("sqlite")
-                            else self.engine)
+        self.read_engine = make_engine(url, writer=False) if url.startswith("sqlite") else self.engine
         self.read_sessionmaker = sessionmaker(self.read_engine, expire_on_commit=False)
         self.is_sqlite = url.startswith("sqlite")
         # SQLite blocks the whole (eventlet) process while it waits for a lock,

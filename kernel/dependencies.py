@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 
-from nameko.constants import DEFAULT_MAX_WORKERS, MAX_WORKERS_CONFIG_KEY
 from nameko.extensions import DependencyProvider
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -26,9 +25,7 @@ class Database(DependencyProvider):
     def setup(self):
         config = self.container.config
         name = self.container.service_name
-        # a connection for each worker, the outbox relay and the service's own consumers
-        connections = int(config.get(MAX_WORKERS_CONFIG_KEY, DEFAULT_MAX_WORKERS)) + 3
-        self.database = ServiceDatabase(database_url(config, name), producer=name, connections=connections)
+        self.database = ServiceDatabase(database_url(config, name), producer=name)
         self.relay = OutboxRelay(
             self.database,
             config["AMQP_URI"],
