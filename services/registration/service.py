@@ -321,6 +321,7 @@ class RegistrationService(health.HealthRpc):
 
     def _register_all(self, activity_id, items: list[tuple[dict, bool]]) -> list[dict]:
         now = utcnow()
+        cancel_link_key = self._cancel_link_key()  # once a turn, outside the lock (by default read from a file)
         with domain_errors(), self.db.unit_of_work() as uow:
             session = uow.session
             activity = repository.detached_activity(session, activity_id)
@@ -341,7 +342,7 @@ class RegistrationService(health.HealthRpc):
                     person, profile, now, role=data["role"], language=data["language"], needs=data["needs"],
                     begeleider=data["begeleider"], invitation_code=data["invitation_code"],
                     registration_id=registration_id,
-                    cancel_token=domain.cancel_token_for(self._cancel_link_key(), registration_id),
+                    cancel_token=domain.cancel_token_for(cancel_link_key, registration_id),
                 ))
             repository.add_registrations(session, activity, [new.registration for new in added])
             uow.emit_many("registration.created", [new.registration.created_event() for new in added])
